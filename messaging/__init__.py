@@ -1,0 +1,1 @@
+"""The core of Sealed: models, policy, crypto, delivery and transports. Knows no HTTP."""

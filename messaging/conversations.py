@@ -1,0 +1,43 @@
+"""One thread per contact: outbound standard and secure messages and the client's replies."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .audit import Actor, audit
+from .db import db
+from .messages import message_content
+from .models import Contact, Message
+
+
+@dataclass(frozen=True)
+class ThreadItem:
+    message: Message
+    direction: str
+    mode: str
+    channel: str
+    status: str
+    created_at: datetime
+    viewed_at: datetime | None
+    locked_until: datetime | None
+    subject: str | None
+    body: str | None
+
+
+def thread_messages(contact: Contact) -> list[Message]:
+    return list(db.session.execute(
+        db.select(Message).filter_by(contact_id=contact.id).order_by(Message.created_at, Message.id)
+    ).scalars())
+
+
+def read_thread(contact: Contact, actor: Actor, purpose: str) -> list[ThreadItem]:
+    """The thread with content decrypted; reading it is an audited action."""
+    items = []
+    for message in thread_messages(contact):
+        subject, body = message_content(message)
+        items.append(ThreadItem(message=message, direction=message.direction, mode=message.mode,
+                                channel=message.channel, status=message.status,
+                                created_at=message.created_at, viewed_at=message.viewed_at,
+                                locked_until=message.locked_until, subject=subject, body=body))
+    audit(actor, "thread.read", "contact", contact.id, purpose=purpose, messages=len(items))
+    return items

@@ -1,0 +1,276 @@
+"""Creating outbound messages: decide, render, encrypt, queue. One path for console, API and CLI."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from .audit import Actor, audit
+from .clock import utcnow
+from .content_check import check_standard_content
+from .crypto import decrypt_content, encrypt_content, keyring
+from .db import db
+from .decision import Decision, LevelChoice, SituationRef, decide
+from .errors import Conflict, NotFound, PolicyRefused, ValidationFailed
+from .events import record_event
+from .models import Contact, Delivery, Message, Situation, Template
+from .rendering import body_context, render_notice, render_text
+from .settings import get_settings
+from .tokens import make_link_token
+
+LINK_PLACEHOLDER = "{link}"
+
+
+@dataclass
+class MessageRequest:
+    """Everything a caller may ask for one message. ``secure``/``require_pin`` None = decide."""
+
+    contact: Contact
+    channel: str
+    body: str | None = None
+    subject: str | None = None
+    template: Template | None = None
+    situation: Situation | None = None
+    secure: bool | None = None
+    require_pin: bool | None = None
+    send_at: datetime | None = None
+    override_reason: str | None = None
+    campaign_step: LevelChoice | None = None
+    extra_warnings: list = field(default_factory=list)
+
+
+@dataclass
+class Preview:
+    decision: Decision
+    subject: str | None  # what the client's inbox shows as subject (e-mail only)
+    client_text: str  # exactly what the client will receive in the SMS / e-mail body
+    content_subject: str | None
+    content_body: str
+    suppressed_reason: str | None
+
+
+def situation_ref(situation: Situation | None) -> SituationRef | None:
+    if situation is None:
+        return None
+    return SituationRef(situation.key, situation.label, situation.recommendation, situation.rationale)
+
+
+def address_for(contact: Contact, channel: str) -> str | None:
+    return contact.email if channel == "email" else contact.phone
+
+
+def decide_for(request: MessageRequest) -> Decision:
+    settings = get_settings()
+    template = request.template
+    situation = request.situation or (template.situation if template else None)
+    one_off = LevelChoice(
+        mode="inherit" if request.secure is None else ("secure" if request.secure else "standard"),
+        require_pin=request.require_pin)
+    template_level = None
+    if template is not None:
+        pin = {"inherit": None, "true": True, "false": False}[template.require_pin]
+        template_level = LevelChoice(template.mode, pin, name=template.name)
+    decision = decide(
+        default=LevelChoice(settings.default_mode, bool(settings.require_pin)),
+        template=template_level, campaign_step=request.campaign_step, one_off=one_off,
+        situation=situation_ref(situation), enforce=settings.enforce_recommendations,
+        portal_enabled=settings.portal_enabled, pin_method=settings.pin_method,
+        contact_has_pin=request.contact.has_pin,
+        marketing_consent=bool(request.contact.marketing_consent))
+    return _check_content(request, decision, settings)
+
+
+def _check_content(request: MessageRequest, decision: Decision, settings) -> Decision:
+    """Before a message goes out standard, look for protected data in its rendered text."""
+    if decision.mode != "standard" or (request.template is None and not (request.body or "").strip()):
+        return decision
+    try:
+        subject, body = _render_content(request, settings.org_name)
+    except ValidationFailed:
+        return decision  # preview and send render again and report the template error themselves
+    return check_standard_content(decision, [subject, body], settings.sensitive_terms,
+                                  settings.enforce_recommendations)
+
+
+def _validate(request: MessageRequest) -> None:
+    errors = {}
+    if request.channel not in ("sms", "email", "voice"):
+        errors["channel"] = "must be sms, email or voice"
+    elif not address_for(request.contact, request.channel):
+        errors["channel"] = f"the contact has no {'e-mail address' if request.channel == 'email' else 'phone number'}"
+    if request.template is None and not (request.body or "").strip():
+        errors["body"] = "write a message or choose a template"
+    if request.subject and len(request.subject.strip()) > 300:
+        errors["subject"] = "must be at most 300 characters"
+    if request.template is not None and request.template.channel != request.channel:
+        errors["template"] = f"this template is for {request.template.channel}, not {request.channel}"
+    if request.body and len(request.body) > 10_000:
+        errors["body"] = "must be at most 10,000 characters"
+    if errors:
+        raise ValidationFailed("The message cannot be sent as it is.", errors)
+
+
+def _render_content(request: MessageRequest, org_name: str) -> tuple[str | None, str]:
+    # Only a template's own text is a Jinja template; what a person types is sent as typed.
+    context = body_context(request.contact, org_name)
+    if request.template is not None and not (request.body or "").strip():
+        body = render_text(request.template.body, context)
+    else:
+        body = request.body.strip()
+    if (request.subject or "").strip():
+        subject = request.subject.strip()
+    elif request.template is not None and request.template.subject:
+        subject = render_text(request.template.subject, context, "subject")
+    else:
+        subject = None
+    if request.channel == "email" and not subject:
+        subject = f"A message from {org_name}"
+    return subject, body
+
+
+def suppression_reason(request: MessageRequest, decision: Decision) -> str | None:
+    if request.contact.opted_out_at is not None:
+        return "the contact has opted out of messages"
+    if decision.recommendation == "standard_opt_in" and not request.contact.marketing_consent:
+        return "marketing needs the contact's recorded opt-in, and there is none"
+    return None
+
+
+def client_facing_text(request: MessageRequest, decision: Decision, subject: str | None, body: str,
+                       link: str) -> tuple[str | None, str]:
+    """What arrives on the client's phone or in their inbox."""
+    settings = get_settings()
+    if decision.mode == "secure":
+        notice_source = request.template.notification_text if request.template else None
+        notice = render_notice(settings.org_name, request.contact.first_name, link, notice_source)
+        notice_subject = f"A secure message from {settings.org_name}" if request.channel == "email" else None
+        return notice_subject, notice
+    return subject, body
+
+
+def preview_message(request: MessageRequest) -> Preview:
+    """The decision and the exact client-facing text, without sending anything."""
+    _validate(request)
+    decision = decide_for(request)
+    settings = get_settings()
+    subject, body = _render_content(request, settings.org_name)
+    placeholder = f"{current_app.config['PUBLIC_BASE_URL']}/m/…"
+    notice_subject, text = client_facing_text(request, decision, subject, body, placeholder)
+    return Preview(decision=decision, subject=notice_subject, client_text=text, content_subject=subject,
+                   content_body=body, suppressed_reason=suppression_reason(request, decision))
+
+
+def _check_policy(request: MessageRequest, decision: Decision, actor: Actor) -> None:
+    if "portal_disabled" in decision.blocked_by:
+        raise Conflict("Secure messages need the client portal, which is turned off.", code="portal_disabled")
+    if decision.blocked:
+        reason = (request.override_reason or "").strip()
+        if not actor.is_admin:
+            raise PolicyRefused(
+                "This message is blocked by policy: " + "; ".join(w.message for w in decision.warnings
+                                                                 if w.code in decision.blocked_by)
+                + " Only an admin can override it, with a reason.")
+        if not reason:
+            raise PolicyRefused("Blocked by policy: an admin override needs a reason.",
+                                {"override_reason": "give a reason to override the recommendation"})
+
+
+def link_for(message: Message) -> str:
+    token = make_link_token(message.public_id, message.token_version)
+    return f"{current_app.config['PUBLIC_BASE_URL']}/m/{token}"
+
+
+def send_message(request: MessageRequest, actor: Actor) -> Message:
+    """Create the message and its first delivery. Commits nothing: the caller commits once."""
+    _validate(request)
+    decision = decide_for(request)
+    _check_policy(request, decision, actor)
+    settings = get_settings()
+    subject, body = _render_content(request, settings.org_name)
+
+    data_key, wrapped = keyring().new_data_key()
+    now = utcnow()
+    message = Message(
+        contact=request.contact, direction="out", channel=request.channel, mode=decision.mode,
+        require_pin=decision.require_pin, pin_method=decision.pin_method, decided_by=decision.decided_by,
+        pin_decided_by=decision.pin_decided_by, recommendation=decision.recommendation,
+        warnings=decision.warning_dicts() + list(request.extra_warnings),
+        situation=request.situation or (request.template.situation if request.template else None),
+        template=request.template, data_key=wrapped,
+        subject_ciphertext=encrypt_content(data_key, subject),
+        body_ciphertext=encrypt_content(data_key, body),
+        created_by_id=actor.user_id, api_key_id=actor.api_key_id, send_at=request.send_at,
+        created_at=now,
+        expires_at=(now if not request.send_at or request.send_at < now else request.send_at)
+        + timedelta(hours=settings.link_ttl_hours) if decision.mode == "secure" else None,
+    )
+    if decision.blocked:
+        message.override_reason = request.override_reason.strip()
+    db.session.add(message)
+    db.session.flush()
+    if decision.blocked:
+        audit(actor, "message.policy_override", "message", message.public_id,
+              reason=message.override_reason, blocked_by=list(decision.blocked_by))
+    audit(actor, "message.create", "message", message.public_id, mode=decision.mode,
+          decided_by=decision.decided_by, channel=request.channel)
+
+    reason = suppression_reason(request, decision)
+    if reason:
+        message.status = "suppressed"
+        message.suppressed_reason = reason
+        record_event(message, "suppressed", reason=reason)
+        return message
+
+    scheduled = request.send_at is not None and request.send_at > now
+    delivery = Delivery(message=message, kind="notice" if decision.mode == "secure" else "content",
+                        channel=request.channel, to_address=address_for(request.contact, request.channel),
+                        next_attempt_at=request.send_at if scheduled else now)
+    db.session.add(delivery)
+    message.status = "scheduled" if scheduled else "queued"
+    record_event(message, "queued", send_at=request.send_at.isoformat() if scheduled else None)
+    return message
+
+
+def message_content(message: Message) -> tuple[str | None, str | None]:
+    """Decrypted (subject, body). Callers that show it to a person audit the access."""
+    if message.data_key is None:
+        return None, None
+    fernet = keyring().data_key(message.data_key)
+    return decrypt_content(fernet, message.subject_ciphertext), decrypt_content(fernet, message.body_ciphertext)
+
+
+def get_message(public_id: str) -> Message:
+    message = db.session.execute(db.select(Message).filter_by(public_id=public_id)).scalar_one_or_none()
+    if message is None:
+        raise NotFound("No such message.")
+    return message
+
+
+def revoke_message(message: Message, actor: Actor) -> Message:
+    """Stop the link working at once and cancel anything not yet sent."""
+    if message.direction != "out":
+        raise Conflict("Only outbound messages can be revoked.", code="not_revocable")
+    if message.revoked_at is None:
+        message.revoked_at = utcnow()
+        message.token_version += 1
+        message.status = "revoked"
+        for delivery in message.deliveries:
+            if delivery.status == "queued":
+                delivery.status = "cancelled"
+        record_event(message, "revoked")
+        audit(actor, "message.revoke", "message", message.public_id)
+    return message
+
+
+def cancel_scheduled(message: Message, actor: Actor) -> Message:
+    if message.status != "scheduled":
+        raise Conflict("Only a scheduled message that has not gone out can be cancelled.", code="not_scheduled")
+    message.status = "cancelled"
+    message.token_version += 1
+    for delivery in message.deliveries:
+        if delivery.status == "queued":
+            delivery.status = "cancelled"
+    record_event(message, "cancelled")
+    audit(actor, "message.cancel", "message", message.public_id)
+    return message

@@ -1,0 +1,188 @@
+"""Organisation-wide settings: the one Settings row, and validated changes to it."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .audit import Actor, audit
+from .content_check import MAX_TERM_LENGTH, MAX_TERMS, parse_terms
+from .db import db
+from .models import Settings
+
+
+class InvalidSetting(ValueError):
+    pass
+
+
+def get_settings() -> Settings:
+    """The settings row, created with defaults on first use."""
+    row = db.session.get(Settings, 1)
+    if row is None:
+        row = Settings(id=1)
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def _bool(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value in ("true", "yes", "on", "1"):
+        return True
+    if value in ("false", "no", "off", "0"):
+        return False
+    raise InvalidSetting("must be true or false")
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(str(text).strip())
+        except ValueError:
+            raise InvalidSetting(f"must be a whole number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise InvalidSetting(f"must be a whole number from {low} to {high}")
+        return value
+    return parse
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = str(text).strip()
+        if value not in options:
+            raise InvalidSetting("must be one of: " + ", ".join(options))
+        return value
+    return parse
+
+
+def _text(max_length: int, allow_empty: bool = False) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = str(text).strip()
+        if not value and not allow_empty:
+            raise InvalidSetting("must not be empty")
+        if len(value) > max_length:
+            raise InvalidSetting(f"must be at most {max_length} characters")
+        return value
+    return parse
+
+
+def _color(text: str) -> str:
+    value = str(text).strip()
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise InvalidSetting("must be a colour like #1f5f8b")
+    return value.lower()
+
+
+def parse_hour_ladder(text: str) -> list[int]:
+    """``"24, 72"`` → ``[24, 72]``; empty means never. Strictly increasing, 1 to 2160 hours."""
+    value = str(text).strip()
+    if not value:
+        return []
+    hours = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part.isdigit() or not 1 <= int(part) <= 2160:
+            raise InvalidSetting("must be comma-separated hours from 1 to 2160, e.g. 24, 72 (empty: never)")
+        hours.append(int(part))
+    if hours != sorted(set(hours)):
+        raise InvalidSetting("hours must increase, e.g. 24, 72")
+    return hours
+
+
+def _ladder(text: str) -> str:
+    return ", ".join(str(h) for h in parse_hour_ladder(text))
+
+
+QUIET_PATTERN = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def _quiet_hours(text: str) -> str:
+    value = str(text).strip().replace(" ", "").replace("–", "-")
+    if value and not QUIET_PATTERN.match(value):
+        raise InvalidSetting("must look like 21:00-08:00, or be empty for none")
+    if value and value[:5] == value[6:]:
+        raise InvalidSetting("start and end must differ")
+    return value
+
+
+def _timezone(text: str) -> str:
+    value = str(text).strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidSetting("must be an IANA time zone such as Europe/London or America/New_York") from None
+    return value
+
+
+def _terms(text: str) -> str:
+    terms = parse_terms(str(text))
+    if len(terms) > MAX_TERMS:
+        raise InvalidSetting(f"must list at most {MAX_TERMS} words")
+    too_long = [t for t in terms if len(t) > MAX_TERM_LENGTH]
+    if too_long:
+        raise InvalidSetting(f"each word must be at most {MAX_TERM_LENGTH} characters")
+    return ", ".join(terms)
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    parse: Callable[[str], object]
+    help: str
+
+
+SETTING_SPECS: dict[str, SettingSpec] = {s.key: s for s in [
+    SettingSpec("org_name", _text(200), "organisation name shown to clients"),
+    SettingSpec("brand_color", _color, "colour of the client pages, e.g. #1f5f8b"),
+    SettingSpec("default_mode", _choice("secure", "standard"), "secure or standard"),
+    SettingSpec("require_pin", _bool, "true or false"),
+    SettingSpec("pin_method", _choice("contact_pin", "one_time_code"), "contact_pin or one_time_code"),
+    SettingSpec("link_ttl_hours", _int_between(1, 90 * 24), "link lifetime in hours (1 to 2160)"),
+    SettingSpec("max_pin_attempts", _int_between(1, 20), "wrong PINs before a lock (1 to 20)"),
+    SettingSpec("lockout_minutes", _int_between(1, 24 * 60), "minutes a lock lasts (1 to 1440)"),
+    SettingSpec("portal_enabled", _bool, "true or false"),
+    SettingSpec("replies_allowed", _bool, "true or false"),
+    SettingSpec("enforce_recommendations", _choice("warn", "block"), "warn or block"),
+    SettingSpec("renotify_hours", _ladder, "hours after which an unread secure message is re-notified"),
+    SettingSpec("quiet_hours", _quiet_hours, "e.g. 21:00-08:00, empty for none"),
+    SettingSpec("timezone", _timezone, "IANA time zone of the organisation"),
+    SettingSpec("retention_days", _int_between(0, 3650), "days to keep content, 0 for ever"),
+    SettingSpec("session_idle_minutes", _int_between(5, 24 * 60), "console idle timeout in minutes"),
+    SettingSpec("sensitive_terms", _terms, "words that make a standard message look protected, comma-separated"),
+]}
+
+
+def parse_setting(key: str, raw: str) -> object:
+    spec = SETTING_SPECS.get(key)
+    if spec is None:
+        raise InvalidSetting(f"unknown setting {key!r}; known: {', '.join(SETTING_SPECS)}")
+    try:
+        return spec.parse(raw)
+    except InvalidSetting as exc:
+        raise InvalidSetting(f"{key} {exc}") from None
+
+
+def check_combination(values: dict) -> None:
+    """Refuse settings that contradict each other once applied together."""
+    if values.get("default_mode") == "secure" and values.get("portal_enabled") is False:
+        raise InvalidSetting(
+            "portal_enabled cannot be false while default_mode is secure: secure messages are read in the "
+            "portal. Set default_mode to standard first (or together).")
+
+
+def change_setting(actor: Actor, key: str, raw) -> tuple[object, object]:
+    """Validate and apply one change, auditing old and new values. Returns (old, new)."""
+    value = parse_setting(key, raw)
+    row = get_settings()
+    check_combination({**settings_as_dict(row), key: value})
+    old = getattr(row, key)
+    if old != value:
+        setattr(row, key, value)
+        audit(actor, "settings.change", "settings", key, key=key, old=old, new=value)
+    return old, value
+
+
+def settings_as_dict(row: Settings | None = None) -> dict:
+    row = row or get_settings()
+    return {key: getattr(row, key) for key in SETTING_SPECS}
