@@ -1,0 +1,119 @@
+"""Settings (admin only): one form holding every key of SETTING_SPECS, validated and audited by the core."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from werkzeug.routing import BuildError
+
+from messaging.db import db
+from messaging.errors import ValidationFailed
+from messaging.setting_changes import OVERRIDABLE_DEFAULTS, change_settings, templates_overriding
+from messaging.settings import SETTING_SPECS, settings_as_dict
+
+from .base import SecureView, current_actor
+from .records import ADMIN_CATEGORY
+
+LABELS = {
+    "org_name": "Organisation name", "brand_color": "Brand colour", "default_mode": "Default mode",
+    "require_pin": "Require a PIN", "pin_method": "PIN method", "link_ttl_hours": "Link lifetime (hours)",
+    "max_pin_attempts": "Wrong PINs before a lock", "lockout_minutes": "Lock lasts (minutes)",
+    "portal_enabled": "Client portal enabled", "replies_allowed": "Clients may reply",
+    "enforce_recommendations": "Recommendations are", "renotify_hours": "Re-notify after (hours)",
+    "quiet_hours": "Quiet hours", "timezone": "Time zone", "retention_days": "Keep content (days)",
+    "session_idle_minutes": "Console idle timeout (minutes)", "sensitive_terms": "Words that look protected",
+}
+
+# Widgets only; the values each key accepts are decided by the core's parser, which reports errors.
+CHOICES = {
+    "default_mode": [("secure", "secure"), ("standard", "standard")],
+    "pin_method": [("contact_pin", "the contact's PIN"), ("one_time_code", "a one-time code")],
+    "enforce_recommendations": [("warn", "warn"), ("block", "block")],
+}
+YES_NO = [("true", "yes"), ("false", "no")]
+
+SECTIONS = [
+    ("Organisation", ("org_name", "brand_color", "timezone")),
+    ("Secure or standard", ("default_mode", "require_pin", "pin_method", "enforce_recommendations",
+                            "portal_enabled", "replies_allowed", "sensitive_terms")),
+    ("Links and PINs", ("link_ttl_hours", "max_pin_attempts", "lockout_minutes")),
+    ("Delivery", ("renotify_hours", "quiet_hours")),
+    ("Data and sessions", ("retention_days", "session_idle_minutes")),
+]
+
+
+@dataclass(frozen=True)
+class SettingField:
+    key: str
+    label: str
+    help: str
+    value: str
+    error: str | None
+    choices: list[tuple[str, str]] | None
+
+
+def as_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def template_url(template_id: int) -> str:
+    # The template pages belong to another area; fall back to their conventional path.
+    try:
+        return url_for("templates.edit_view", id=template_id)
+    except BuildError:
+        return f"{url_for('admin.index').rstrip('/')}/templates/edit/?id={template_id}"
+
+
+def build_sections(values: dict[str, str], current: dict, errors: dict[str, str]):
+    placed = {key for _title, keys in SECTIONS for key in keys}
+    others = tuple(key for key in SETTING_SPECS if key not in placed)  # keys added later still show up
+    sections = []
+    for title, keys in [*SECTIONS, ("Other", others)]:
+        fields = []
+        for key in keys:
+            if key not in SETTING_SPECS:
+                continue
+            choices = CHOICES.get(key) or (YES_NO if isinstance(current.get(key), bool) else None)
+            fields.append(SettingField(key, LABELS.get(key, key.replace("_", " ").capitalize()),
+                                       SETTING_SPECS[key].help, values.get(key, ""), errors.get(key), choices))
+        if fields:
+            sections.append((title, fields))
+    return sections
+
+
+class SettingsView(SecureView):
+    admin_only = True
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        current = settings_as_dict()
+        values = {key: as_text(value) for key, value in current.items()}
+        errors: dict[str, str] = {}
+        status = 200
+        if request.method == "POST":
+            raw = {key: request.form[key] for key in SETTING_SPECS if key in request.form}
+            try:
+                changes = change_settings(current_actor(), raw)
+            except ValidationFailed as exc:
+                db.session.rollback()
+                errors = exc.fields
+                values.update(raw)  # keep what the admin typed, right or wrong
+                flash(exc.message, "error")
+                status = 422
+            else:
+                db.session.commit()
+                if changes:
+                    flash("Saved: " + ", ".join(LABELS.get(k, k) for k in changes) + ".", "success")
+                else:
+                    flash("Nothing changed.", "info")
+                return redirect(self.get_url(".index"))
+        overrides = {key: [(t, template_url(t.id)) for t in templates_overriding(key)] for key in OVERRIDABLE_DEFAULTS}
+        return self.render("console/settings_form.html", sections=build_sections(values, current, errors),
+                           overrides=overrides, errors=errors), status
+
+
+def register(admin) -> None:
+    admin.add_view(SettingsView(name="Settings", endpoint="settings", url="settings", category=ADMIN_CATEGORY))

@@ -1,0 +1,150 @@
+"""Templates in the console: staff read them, admins create, edit and delete them.
+
+A custom view rather than a ModelView: saving goes through messaging.templates.validate_template,
+whose warnings and policy refusals (with an override reason) do not fit a generic model form.
+The endpoints keep Flask-Admin's names (index_view, details_view, create_view, edit_view,
+delete_view with ``?id=``) so other pages can link with ``url_for('templates.edit_view', id=…)``.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request
+from flask_admin import expose
+from flask_login import current_user
+
+from messaging.db import db
+from messaging.errors import Conflict, NotFound, PolicyRefused, ValidationFailed
+from messaging.models import CHANNELS, Situation, Template
+from messaging.rendering import DEFAULT_NOTICE, render_notice
+from messaging.settings import get_settings
+from messaging.templates import (
+    BODY_FIELDS,
+    FIELDS,
+    SAMPLE_FORM,
+    delete_template,
+    get_template,
+    message_counts,
+    sample_render,
+    template_decision,
+    template_warnings,
+    validate_template,
+)
+
+from .base import SecureView, current_actor
+
+MODE_CHOICES = [("inherit", "inherit (use the global default)"), ("secure", "secure"), ("standard", "standard")]
+PIN_CHOICES = [("inherit", "inherit (use the global default)"), ("true", "yes"), ("false", "no")]
+SAMPLE_LINK = "https://…/m/sample"
+
+
+def _situations():
+    return db.session.execute(db.select(Situation).order_by(Situation.position, Situation.id)).scalars().all()
+
+
+def _sample(template: Template) -> dict:
+    """What a made-up contact would receive, to show on the page."""
+    settings = get_settings()
+    sample = {key: sample_render(source, settings.org_name)
+              for key, source in (("subject", template.subject), ("body", template.body)) if source}
+    try:
+        sample["notice"] = render_notice(settings.org_name, "Dana", SAMPLE_LINK, template.notification_text)
+    except ValidationFailed as exc:
+        sample["notice"] = f"(does not render: {exc.fields.get('notification_text', exc.message)})"
+    return sample
+
+
+class TemplatesView(SecureView):
+    """List and details for everyone signed in; create, edit and delete for admins."""
+
+    def _require_admin(self):
+        if not current_user.is_admin:
+            abort(403)
+
+    def _template(self) -> Template:
+        try:
+            return get_template(request.args.get("id", ""))
+        except NotFound:
+            abort(404)
+
+    @expose("/")
+    def index_view(self):
+        templates = db.session.execute(db.select(Template).order_by(Template.name)).scalars().all()
+        settings = get_settings()
+        rows = [(t, template_decision(t, settings), template_warnings(t, settings)) for t in templates]
+        return self.render("console/template_list.html", rows=rows, counts=message_counts(),
+                           can_edit=current_user.is_admin)
+
+    @expose("/details/")
+    def details_view(self):
+        template = self._template()
+        settings = get_settings()
+        return self.render("console/template_details.html", tpl=template,
+                           decision=template_decision(template, settings),
+                           warnings=template_warnings(template, settings), sample=_sample(template),
+                           used=message_counts().get(template.id, 0), can_edit=current_user.is_admin,
+                           enforce=settings.enforce_recommendations, default_notice=DEFAULT_NOTICE)
+
+    def _form(self, template: Template | None, values: dict, errors: dict, status: int = 200,
+              needs_reason: bool = False):
+        settings = get_settings()
+        return self.render("console/template_form.html", tpl=template, values=values, errors=errors,
+                           channels=CHANNELS, modes=MODE_CHOICES, pins=PIN_CHOICES, situations=_situations(),
+                           body_fields=BODY_FIELDS, sample_form=SAMPLE_FORM, default_notice=DEFAULT_NOTICE,
+                           enforce=settings.enforce_recommendations, needs_reason=needs_reason), status
+
+    def _save(self, template: Template | None):
+        values = {key: request.form.get(key, "") for key in FIELDS}
+        reason = request.form.get("override_reason", "")
+        try:
+            saved, warnings = validate_template(values, current_actor(), template, override_reason=reason)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return self._form(template, {**values, "override_reason": reason}, exc.fields, 422)
+        except PolicyRefused as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            errors = exc.fields or {"override_reason": "an admin must give a reason"}
+            return self._form(template, {**values, "override_reason": reason}, errors, 409, needs_reason=True)
+        db.session.commit()
+        flash(f"Template '{saved.name}' saved.", "success")
+        for warning in warnings:
+            flash(warning.message, "warning")
+        return redirect(self.get_url(".details_view", id=saved.id))
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        self._require_admin()
+        if request.method == "POST":
+            return self._save(None)
+        return self._form(None, {"channel": "sms", "mode": "inherit", "require_pin": "inherit"}, {})
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        self._require_admin()
+        template = self._template()
+        if request.method == "POST":
+            return self._save(template)
+        values = {key: getattr(template, key) or "" for key in FIELDS if key != "situation"}
+        values["situation"] = template.situation.key if template.situation else ""
+        return self._form(template, values, {})
+
+    @expose("/delete/", methods=("GET", "POST"))
+    def delete_view(self):
+        self._require_admin()
+        template = self._template()
+        used = message_counts().get(template.id, 0)
+        if request.method == "POST":
+            try:
+                delete_template(current_actor(), template)
+            except Conflict as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+                return redirect(self.get_url(".details_view", id=template.id))
+            db.session.commit()
+            flash(f"Template '{template.name}' deleted.", "success")
+            return redirect(self.get_url(".index_view"))
+        return self.render("console/template_delete.html", tpl=template, used=used)
+
+
+def register(admin) -> None:
+    admin.add_view(TemplatesView(name="Templates", endpoint="templates", url="templates"))
