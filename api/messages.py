@@ -1,0 +1,105 @@
+"""Messages: preview, send, read status and events, revoke."""
+from __future__ import annotations
+
+from messaging import messages as message_core
+from messaging.db import db
+from messaging.errors import NotFound, ValidationFailed
+from messaging.models import Contact, Message, Situation, Template
+from messaging.records import decision_reason, locked_until
+
+from .auth import current_actor
+from .registry import operation
+from .schemas import EventOut, MessageIn, MessageOut, PreviewOut, WarningOut
+
+
+def message_request(body: MessageIn) -> message_core.MessageRequest:
+    """The core's request from the API body; unknown references are reported on their fields at once."""
+    errors = {}
+    contact = db.session.get(Contact, body.contact_id)
+    if contact is None:
+        errors["contact_id"] = f"no contact with id {body.contact_id}"
+    template = situation = None
+    if body.template:
+        template = db.session.execute(db.select(Template).filter_by(slug=body.template)).scalar_one_or_none()
+        if template is None:
+            errors["template"] = f"no template with slug '{body.template}'"
+    if body.situation:
+        situation = db.session.execute(db.select(Situation).filter_by(key=body.situation)).scalar_one_or_none()
+        if situation is None:
+            errors["situation"] = f"no situation with key '{body.situation}'"
+    if errors:
+        raise ValidationFailed("The message refers to something that does not exist.", errors)
+    return message_core.MessageRequest(
+        contact=contact, channel=body.channel, body=body.body, subject=body.subject, template=template,
+        situation=situation, secure=body.secure, require_pin=body.require_pin, send_at=body.send_at,
+        override_reason=body.override_reason)
+
+
+def find_message(message_id: str) -> Message:
+    try:
+        return message_core.get_message(message_id)
+    except NotFound:
+        raise NotFound(f"No message with id {message_id}.") from None
+
+
+def message_out(message: Message) -> MessageOut:
+    return MessageOut(
+        id=message.public_id, contact_id=message.contact_id, channel=message.channel, mode=message.mode,
+        require_pin=message.require_pin, pin_method=message.pin_method, decided_by=message.decided_by,
+        reason=decision_reason(message), recommendation=message.recommendation,
+        situation=message.situation.key if message.situation else None,
+        template=message.template.slug if message.template else None,
+        warnings=[WarningOut(code=w.get("code", ""), message=w.get("message", "")) for w in message.warnings or []],
+        status=message.status, suppressed_reason=message.suppressed_reason, created_at=message.created_at,
+        send_at=message.send_at, expires_at=message.expires_at, viewed_at=message.viewed_at,
+        revoked_at=message.revoked_at, locked_until=locked_until(message),
+        events=[EventOut.model_validate(event) for event in message.events])
+
+
+@operation("/messages/preview", "POST", summary="Preview a message's decision and text", tag="messages",
+           request_body=MessageIn, response=PreviewOut, errors=(422,))
+def preview_message(body: MessageIn) -> PreviewOut:
+    """The same body as sending. Answers the decision (secure or standard, PIN, which level decided, the
+    recommendation and warnings, and whether policy would block it) and the exact text the client would
+    receive — for secure messages the generic notice with a placeholder link. Sends and stores nothing."""
+    preview = message_core.preview_message(message_request(body))
+    decision = preview.decision
+    answer = PreviewOut(
+        mode=decision.mode, require_pin=decision.require_pin, pin_method=decision.pin_method,
+        decided_by=decision.decided_by, pin_decided_by=decision.pin_decided_by, reason=decision.reason,
+        recommendation=decision.recommendation, situation=decision.situation,
+        warnings=[WarningOut(**w) for w in decision.warning_dicts()], blocked=decision.blocked,
+        blocked_by=list(decision.blocked_by), client_text=preview.client_text, subject=preview.subject,
+        suppressed_reason=preview.suppressed_reason)
+    db.session.rollback()  # a preview leaves no trace, not even a settings row created on first use
+    return answer
+
+
+@operation("/messages", "POST", summary="Send a message", tag="messages", status=201, request_body=MessageIn,
+           response=MessageOut, errors=(409, 422))
+def create_message(body: MessageIn) -> MessageOut:
+    """Decides secure or standard (the one-off `secure` and `require_pin` fields first, then the template,
+    then the global default), encrypts the content and queues the notice. A marketing message to a contact
+    without opt-in, or any message to an opted-out contact, is recorded with status `suppressed` and the
+    reason. Secure while the client portal is off: 409 `portal_disabled`. A situation recommended secure sent
+    standard under policy `block`: 409 `blocked_by_policy`, unless an admin key gives `override_reason`."""
+    message = message_core.send_message(message_request(body), current_actor())
+    db.session.commit()
+    return message_out(message)
+
+
+@operation("/messages/<message_id>", "GET", summary="Read a message's status and events", tag="messages",
+           response=MessageOut, errors=(404,))
+def read_message(message_id: str) -> MessageOut:
+    """Status, decision and every event (queued, sent, link_opened, viewed, ...). Never the content."""
+    return message_out(find_message(message_id))
+
+
+@operation("/messages/<message_id>/revoke", "POST", summary="Revoke a message", tag="messages",
+           response=MessageOut, errors=(404, 409))
+def revoke_message(message_id: str) -> MessageOut:
+    """The link stops working at once and anything not yet sent is cancelled. Audited."""
+    message = find_message(message_id)
+    message_core.revoke_message(message, current_actor())
+    db.session.commit()
+    return message_out(message)

@@ -1,0 +1,344 @@
+"""Request and response bodies of API v1, declared once: they validate input, shape output and
+feed the OpenAPI document (``model_json_schema``), so the document cannot drift from the code."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
+
+from messaging.decision import LEVELS
+from messaging.models import CHANNELS, MESSAGE_STATUSES, MODES
+from messaging.pins import InvalidPin, validate_pin
+
+# --- shared field types ---
+
+
+def _iso_utc(value: datetime) -> str:
+    """Stored times are naive UTC; the API says so with a 'Z'."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="seconds") + "Z"
+
+
+UtcDateTime = Annotated[
+    datetime,
+    PlainSerializer(_iso_utc, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time", "description": "ISO 8601, UTC, with 'Z'",
+                    "examples": ["2025-01-31T14:05:00Z"]}, mode="serialization"),
+]
+
+
+def _to_naive_utc(value: datetime) -> datetime:
+    # A zone is converted; a naive time is taken as UTC already (documented on the field).
+    if value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+SendAt = Annotated[datetime, AfterValidator(_to_naive_utc)]
+
+THREE_VALUED_STRINGS = {"true": True, "false": False, "inherit": None}
+
+
+def _three_valued(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in THREE_VALUED_STRINGS:
+        return THREE_VALUED_STRINGS[value.strip().lower()]
+    raise ValueError('must be true, false, null or "inherit" (the strings "true" and "false" are accepted too)')
+
+
+ThreeValued = Annotated[
+    bool | None,
+    PlainValidator(_three_valued),
+    WithJsonSchema({
+        "anyOf": [{"type": "boolean"}, {"type": "null"}, {"type": "string", "enum": ["true", "false", "inherit"]}],
+        "description": "Three-valued: true or false decide for this message; null or \"inherit\" leave it to "
+                       "the campaign step, template or global default.",
+    }, mode="validation"),
+]
+
+
+def _template_pin(value: Any) -> str:
+    choice = _three_valued(value)
+    return "inherit" if choice is None else ("true" if choice else "false")
+
+
+TemplatePinIn = Annotated[
+    str,
+    PlainValidator(_template_pin),
+    WithJsonSchema({
+        "anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["inherit", "true", "false"]}, {"type": "null"}],
+        "description": "inherit, true or false (JSON booleans or the strings; null means inherit).",
+    }, mode="validation"),
+]
+
+
+def _template_pin_out(value: str) -> bool | str:
+    return {"true": True, "false": False}.get(value, "inherit")
+
+
+TemplatePinOut = Annotated[
+    str,
+    PlainSerializer(_template_pin_out, when_used="json"),
+    WithJsonSchema({"anyOf": [{"type": "boolean"}, {"type": "string", "const": "inherit"}],
+                    "description": "true, false or \"inherit\"."}, mode="serialization"),
+]
+
+
+def _pin(value: Any) -> str:
+    try:
+        return validate_pin(value)
+    except InvalidPin as exc:
+        raise ValueError(str(exc)) from None
+
+
+Pin = Annotated[
+    str,
+    BeforeValidator(_pin),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9]{4,8}$", "writeOnly": True,
+                    "description": "4 to 8 digits, as a string (leading zeros matter). Never returned."},
+                   mode="validation"),
+]
+
+
+def _optional_pin(value: Any) -> str | None:
+    return None if value in (None, "") else _pin(value)
+
+
+OptionalPin = Annotated[
+    str | None,
+    PlainValidator(_optional_pin),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": "^[0-9]{4,8}$"}, {"type": "null"}], "writeOnly": True,
+                    "description": "4 to 8 digits, as a string. Stored as a slow hash and never returned."},
+                   mode="validation"),
+]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused, so a misspelt field never passes silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- errors ---
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable, e.g. invalid, not_found, unauthorized, forbidden, "
+                                  "portal_disabled, blocked_by_policy, rate_limited, invalid_json.")
+    message: str = Field(description="A sentence a person can act on.")
+    fields: dict[str, str] = Field(default_factory=dict, description="Per input field, what is wrong with it.")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+# --- contacts ---
+
+
+class ContactIn(Body):
+    first_name: str = Field(description="Required, at most 100 characters.")
+    last_name: str | None = Field(None, description="At most 100 characters.")
+    phone: str | None = Field(None, description="Any common form; stored in E.164.", examples=["+14155550123"])
+    email: str | None = None
+    tags: list[str] | None = Field(None, description="Words; stored lower-case, sorted, without duplicates.")
+    form_data: dict[str, Any] | None = Field(None, description="Free-form fields templates may use, "
+                                                               "e.g. appointment_date.")
+    sms_consent: bool | None = None
+    marketing_consent: bool | None = None
+    pin: OptionalPin = None
+
+
+class ContactOut(Out):
+    id: int
+    first_name: str
+    last_name: str
+    phone: str | None
+    email: str | None
+    tags: list[str]
+    form_data: dict[str, Any]
+    sms_consent: bool
+    sms_consent_at: UtcDateTime | None
+    marketing_consent: bool
+    marketing_consent_at: UtcDateTime | None
+    marketing_consent_source: str | None
+    opted_out_at: UtcDateTime | None
+    has_pin: bool = Field(description="Whether a PIN is set; the PIN itself is never returned.")
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
+class PinIn(Body):
+    pin: Pin
+
+
+# --- messages ---
+
+
+MAX_ID = 2**31 - 1  # the database's integer range; larger ids cannot exist
+
+
+class MessageIn(Body):
+    contact_id: int = Field(ge=1, le=MAX_ID)
+    channel: Literal["sms", "email"]
+    template: str | None = Field(None, description="A template's slug; its body is used when no body is given.")
+    body: str | None = Field(None, description="Free text (at most 10,000 characters); required without template.")
+    subject: str | None = Field(None, description="E-mail subject; defaults to the template's.")
+    situation: str | None = Field(None, description="A situation key of the recommendation matrix, e.g. healthcare; "
+                                                    "defaults to the template's.")
+    secure: ThreeValued = None
+    require_pin: ThreeValued = None
+    send_at: SendAt | None = Field(None, description="ISO 8601. A time with a zone is converted to UTC; a time "
+                                                     "without one is taken as UTC. Past or absent: send now.")
+    override_reason: str | None = Field(None, description="Admin keys only: the audited reason to send a message "
+                                                          "that the recommendation policy blocks.")
+
+
+class WarningOut(BaseModel):
+    code: str
+    message: str
+
+
+class EventOut(Out):
+    kind: str
+    at: UtcDateTime
+
+
+MODE = Literal[MODES]
+LEVEL = Literal[LEVELS]
+
+
+class MessageOut(Out):
+    """A message's status and decision. Never its content."""
+
+    id: str = Field(description="The message's public id.")
+    contact_id: int
+    channel: str
+    mode: MODE
+    require_pin: bool
+    pin_method: str | None = Field(description="contact_pin or one_time_code when a PIN is required.")
+    decided_by: LEVEL | None
+    reason: str | None = Field(description="E.g. \"secure — set by template 'Lab results'\".")
+    recommendation: str | None = Field(description="The situation's recommendation: secure, standard or "
+                                                   "standard_opt_in.")
+    situation: str | None
+    template: str | None = Field(description="The template's slug.")
+    warnings: list[WarningOut]
+    status: Literal[MESSAGE_STATUSES]
+    suppressed_reason: str | None = Field(description="Why the message was not sent (status suppressed).")
+    created_at: UtcDateTime
+    send_at: UtcDateTime | None
+    expires_at: UtcDateTime | None = Field(description="When a secure message's link stops working.")
+    viewed_at: UtcDateTime | None = Field(description="When the client first read a secure message.")
+    revoked_at: UtcDateTime | None
+    locked_until: UtcDateTime | None = Field(description="Set while wrong PINs keep the message locked.")
+    events: list[EventOut] = Field(description="Every step of the message's life, oldest first.")
+
+
+class PreviewOut(BaseModel):
+    """What would happen, without sending or storing anything."""
+
+    mode: MODE
+    require_pin: bool
+    pin_method: str | None
+    decided_by: LEVEL
+    pin_decided_by: LEVEL
+    reason: str
+    recommendation: str | None
+    situation: str | None
+    warnings: list[WarningOut]
+    blocked: bool = Field(description="Whether sending would be refused (portal off, or recommendation policy "
+                                      "`block`; an admin key may override the latter with override_reason).")
+    blocked_by: list[str]
+    client_text: str = Field(description="Exactly what the client receives; for secure, the generic notice "
+                                         "with a placeholder link.")
+    subject: str | None = Field(description="The e-mail subject the client sees (e-mail only).")
+    suppressed_reason: str | None = Field(description="Set when the message would be suppressed (opted out, "
+                                                      "marketing without opt-in).")
+
+
+class ThreadMessageOut(BaseModel):
+    id: str
+    direction: Literal["out", "in"]
+    mode: str
+    channel: str
+    status: str
+    created_at: UtcDateTime
+    viewed_at: UtcDateTime | None
+    subject: str | None
+    body: str | None
+
+
+class ThreadOut(BaseModel):
+    contact_id: int
+    messages: list[ThreadMessageOut] = Field(description="Oldest first. Reading the thread is audited.")
+
+
+# --- templates ---
+
+
+class TemplateIn(Body):
+    name: str
+    slug: str = Field(description="Unique; lower-case letters, digits and single hyphens, e.g. lab-results.")
+    channel: Literal[CHANNELS]
+    subject: str | None = Field(None, description="E-mail templates only.")
+    body: str = Field(description="Jinja (sandboxed): first_name, last_name, org_name, form.<field> and "
+                                  "appointment_<field> from the contact's form data.")
+    situation: str | None = Field(None, description="A situation key, e.g. healthcare.")
+    mode: Literal["inherit", "secure", "standard"] = "inherit"
+    require_pin: TemplatePinIn = "inherit"
+    notification_text: str | None = Field(None, description="The secure notice; must contain {{ link }} and may "
+                                                            "use only org_name and first_name.")
+    override_reason: str | None = Field(None, description="Needed when policy `block` refuses a mode that "
+                                                          "contradicts the situation's recommendation.")
+
+
+class TemplateOut(Out):
+    id: int
+    name: str
+    slug: str
+    channel: str
+    subject: str | None
+    body: str
+    situation: str | None
+    mode: Literal["inherit", "secure", "standard"]
+    require_pin: TemplatePinOut
+    notification_text: str | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    warnings: list[WarningOut] = Field(default_factory=list, description="Set when the template was saved "
+                                                                         "against a recommendation.")
+
+
+class TemplateListOut(BaseModel):
+    templates: list[TemplateOut]
+
+
+# --- meta ---
+
+
+class OpenApiDocumentOut(BaseModel):
+    """The OpenAPI 3.1 document of this API."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
