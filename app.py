@@ -1,0 +1,67 @@
+"""The application factory: configuration, extensions, and each face's init_app — wiring only."""
+from __future__ import annotations
+
+from flask import Flask
+
+import api
+import cli
+import console
+import hooks
+import viewer
+from config import load_config
+from extensions import csrf, db, limiter, login_manager, migrate
+from messaging.crypto import Keyring
+from messaging.db import install_sqlite_pragmas
+from messaging.passwords import make_hasher
+from messaging.scheduler import init_scheduler
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    _load_dotenv(config)
+    app.config.update(load_config(app.instance_path))
+    app.config.update(config or {})
+    init_extensions(app)
+    console.init_app(app)
+    viewer.init_app(app)
+    api.init_app(app)
+    hooks.init_app(app)
+    cli.init_app(app)
+    init_scheduler(app)
+    return app
+
+
+def _load_dotenv(config: dict | None) -> None:
+    # Tests pass their config explicitly and must not pick up a developer's .env.
+    if config and config.get("TESTING"):
+        return
+    from dotenv import load_dotenv
+
+    load_dotenv(override=False)
+
+
+def init_extensions(app: Flask) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    install_sqlite_pragmas()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.extensions["sealed.keyring"] = Keyring(app.config["ENCRYPTION_KEYS"], app.config["SECRET_KEY"])
+    app.extensions["sealed.hasher"] = make_hasher(app.config.get("ARGON2_PARAMS"))
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        # Several threads (web + scheduler) share the file: wait for the write lock instead of failing.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def _root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent

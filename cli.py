@@ -1,0 +1,182 @@
+"""The ``flask --app wsgi`` commands of DESIGN.md's contract."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup, with_appcontext
+
+from messaging.audit import SYSTEM, audit
+from messaging.db import db
+from messaging.errors import ValidationFailed
+from messaging.models import ROLES, Message, User
+from messaging.settings import InvalidSetting, change_setting, settings_as_dict
+
+users_cli = AppGroup("users", help="Console users.")
+api_keys_cli = AppGroup("api-keys", help="API keys.")
+settings_cli = AppGroup("settings", help="Organisation settings.")
+keys_cli = AppGroup("keys", help="Encryption keys.")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _fields_text(exc: ValidationFailed) -> str:
+    return exc.message + "".join(f"\n  {field}: {text}" for field, text in exc.fields.items())
+
+
+@click.command("seed")
+@with_appcontext
+@click.option("--demo", is_flag=True, help="Also add demo contacts.")
+def seed_command(demo: bool) -> None:
+    """Load the recommendation matrix and starter templates (and demo contacts). Idempotent."""
+    from seeds import seed
+
+    report = seed(demo=demo)
+    click.echo(f"Seeded {report.situations} situations, {report.templates} templates, "
+               f"{report.contacts} contacts (existing rows left as they were).")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(email: str, role: str, password_stdin: bool) -> None:
+    """Create a console user. Without --password-stdin a password is generated and printed once."""
+    from messaging.users import create_user, generate_password
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
+    try:
+        user = create_user(SYSTEM, email, role, password)
+    except ValidationFailed as exc:
+        _fail(_fields_text(exc))
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}")
+    if not password_stdin:
+        click.echo(f"Password (shown once): {password}")
+
+
+@users_cli.command("ensure-admin")
+@click.option("--email", default="admin@example.com", show_default=True)
+def users_ensure_admin(email: str) -> None:
+    """Create the first admin with a generated password if there is no user at all."""
+    from messaging.users import create_user, generate_password
+
+    if db.session.execute(db.select(User.id).limit(1)).first() is not None:
+        click.echo("Users exist already; log in with yours (or `flask users create`).")
+        return
+    password = generate_password()
+    create_user(SYSTEM, email, "admin", password)
+    db.session.commit()
+    click.echo("First admin created. Log in at /login with:")
+    click.echo(f"  e-mail:   {email}")
+    click.echo(f"  password: {password}   (shown once; change it or keep it safe)")
+
+
+@api_keys_cli.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True)
+def api_keys_create(name: str, role: str) -> None:
+    """Create an API key and print it once."""
+    from messaging.users import create_api_key
+
+    try:
+        _key, plain = create_api_key(SYSTEM, name, role)
+    except ValidationFailed as exc:
+        _fail(_fields_text(exc))
+    db.session.commit()
+    click.echo(plain)
+
+
+@click.command("deliver")
+@with_appcontext
+@click.option("--limit", default=500, show_default=True, help="Most deliveries to claim in the pass.")
+def deliver_command(limit: int) -> None:
+    """Run one dispatch pass, then exit."""
+    from messaging.delivery import dispatch_once
+
+    result = dispatch_once(limit=limit)
+    click.echo(f"claimed {result.claimed}, sent {result.sent}, retrying {result.retried}, failed {result.failed}")
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Run the delivery scheduler in the foreground (set SCHEDULER_ENABLED=0 on web processes)."""
+    from flask import current_app
+
+    from messaging.scheduler import run_worker
+
+    click.echo("Sealed worker started; Ctrl-C stops it.")
+    run_worker(current_app._get_current_object())
+
+
+@click.command("outbox")
+@with_appcontext
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--to", "to", default=None, help="Only what went to this address.")
+def outbox_command(as_json: bool, to: str | None) -> None:
+    """Print what the outbox transport recorded."""
+    from messaging.transports.outbox import read_outbox
+
+    rows = read_outbox(to)
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            subject = f" [{row['subject']}]" if row["subject"] else ""
+            click.echo(f"{row['created_at']}  {row['channel']:5} → {row['to']}{subject}\n    {row['body']}")
+    if not rows and not as_json:
+        click.echo("The outbox is empty.")
+
+
+@settings_cli.command("show")
+@click.option("--json", "as_json", is_flag=True)
+def settings_show(as_json: bool) -> None:
+    """Print every setting."""
+    values = settings_as_dict()
+    db.session.commit()
+    if as_json:
+        click.echo(json.dumps(values))
+        return
+    for key, value in values.items():
+        click.echo(f"{key} = {json.dumps(value) if not isinstance(value, str) else value}")
+
+
+@settings_cli.command("set")
+@click.argument("key")
+@click.argument("value")
+def settings_set(key: str, value: str) -> None:
+    """Change one setting; an unknown key or a bad value exits non-zero and says why."""
+    try:
+        old, new = change_setting(SYSTEM, key, value)
+    except InvalidSetting as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"{key}: {old} → {new}")
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every message's data key under the first key of ENCRYPTION_KEYS."""
+    from messaging.crypto import keyring
+
+    ring = keyring()
+    count = 0
+    for message in db.session.execute(db.select(Message).where(Message.data_key.is_not(None))).scalars():
+        message.data_key = ring.rewrap(message.data_key)
+        count += 1
+    audit(SYSTEM, "keys.rotate", "message", None, rewrapped=count)
+    db.session.commit()
+    click.echo(f"Re-wrapped {count} data keys under the current master key.")
+
+
+def init_app(app: Flask) -> None:
+    for command in (seed_command, deliver_command, worker_command, outbox_command):
+        app.cli.add_command(command)
+    for group in (users_cli, api_keys_cli, settings_cli, keys_cli):
+        app.cli.add_command(group)
