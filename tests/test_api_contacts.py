@@ -1,0 +1,159 @@
+"""Contacts over the API: create, read, set a PIN, read the thread."""
+from __future__ import annotations
+
+from messaging.access import add_reply
+from messaging.db import db
+from messaging.messages import get_message
+from messaging.models import Contact
+from messaging.pins import check_pin
+from tests.api_support import assert_error, audit_actions, caller
+
+PIN = "97531"
+
+
+def test_creating_a_contact_answers_201_with_its_id_and_never_the_pin(app):
+    api = caller(app)
+    response = api.post("/contacts", json={
+        "first_name": "Ann", "last_name": "Lee", "phone": "(415) 555-0101", "email": "Ann@Example.com",
+        "tags": ["Diabetes", "new"], "form_data": {"appointment_date": "2025-03-14"}, "sms_consent": True,
+        "marketing_consent": False, "pin": PIN})
+    assert response.status_code == 201, response.json
+    contact = response.json
+    assert contact["id"] > 0
+    assert contact["phone"] == "+14155550101"
+    assert contact["email"] == "Ann@example.com"
+    assert contact["tags"] == ["diabetes", "new"]
+    assert contact["form_data"] == {"appointment_date": "2025-03-14"}
+    assert contact["sms_consent"] is True and contact["sms_consent_at"].endswith("Z")
+    assert contact["has_pin"] is True
+    assert "pin" not in contact and "pin_hash" not in contact
+    assert PIN not in response.get_data(as_text=True)
+    for path in (f"/contacts/{contact['id']}", f"/contacts/{contact['id']}/thread"):
+        assert PIN not in api.get(path).get_data(as_text=True)
+    with app.app_context():
+        stored = db.session.get(Contact, contact["id"])
+        assert check_pin(stored.pin_hash, PIN)
+        assert stored.marketing_consent is False
+    [entry] = audit_actions(app, "contact.create")
+    assert entry.actor.startswith("api-key:") and entry.api_key_id is not None
+
+
+def test_a_contact_needs_only_a_first_name(app):
+    response = caller(app).post("/contacts", json={"first_name": "Bo"})
+    assert response.status_code == 201
+    assert response.json["has_pin"] is False and response.json["last_name"] == ""
+
+
+def test_each_invalid_contact_field_is_named_in_the_422(app):
+    api = caller(app)
+    response = api.post("/contacts", json={
+        "first_name": "", "phone": "12", "email": "not-an-address", "tags": "a,b", "form_data": [1],
+        "sms_consent": "maybe", "marketing_consent": 3, "pin": "12ab", "favourite_colour": "blue"})
+    error = assert_error(response, 422, "invalid", ("tags", "form_data", "sms_consent", "marketing_consent",
+                                                    "pin", "favourite_colour"))
+    assert "4 to 8 digits" in error["fields"]["pin"]
+    # Type errors come first; the core then checks what the values mean.
+    response = api.post("/contacts", json={"first_name": " ", "phone": "12", "email": "not-an-address"})
+    assert_error(response, 422, "invalid", ("first_name", "phone", "email"))
+    assert_error(api.post("/contacts", json={"last_name": "Lee"}), 422, "invalid", ("first_name",))
+    with app.app_context():
+        assert db.session.execute(db.select(Contact)).first() is None
+
+
+def test_a_pin_given_as_a_number_is_refused_because_leading_zeros_matter(app):
+    error = assert_error(caller(app).post("/contacts", json={"first_name": "Ann", "pin": 1234}), 422, "invalid")
+    assert "leading zeros" in error["fields"]["pin"]
+
+
+def test_reading_a_contact_and_an_unknown_one(app):
+    api = caller(app)
+    created = api.post("/contacts", json={"first_name": "Ann", "phone": "+14155550102"}).json
+    response = api.get(f"/contacts/{created['id']}")
+    assert response.status_code == 200
+    assert response.json == created
+    assert_error(api.get("/contacts/999999"), 404, "not_found")
+    assert_error(api.get(f"/contacts/{2**63}"), 404, "not_found")
+
+
+def test_setting_a_pin_answers_204_and_the_new_pin_opens_messages(app):
+    api = caller(app)
+    contact_id = api.post("/contacts", json={"first_name": "Ann"}).json["id"]
+    response = api.put(f"/contacts/{contact_id}/pin", json={"pin": "0042"})
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    assert api.get(f"/contacts/{contact_id}").json["has_pin"] is True
+    with app.app_context():
+        assert check_pin(db.session.get(Contact, contact_id).pin_hash, "0042")
+    assert [e.target_id for e in audit_actions(app, "contact.pin_set")] == [str(contact_id)]
+
+
+def test_a_bad_pin_is_a_422_and_changes_nothing(app):
+    api = caller(app)
+    contact_id = api.post("/contacts", json={"first_name": "Ann", "pin": "1111"}).json["id"]
+    for bad in ("12", "123456789", "12a4", "", None, 1234):
+        assert_error(api.put(f"/contacts/{contact_id}/pin", json={"pin": bad}), 422, "invalid", ("pin",))
+    assert_error(api.put(f"/contacts/{contact_id}/pin", json={}), 422, "invalid", ("pin",))
+    with app.app_context():
+        assert check_pin(db.session.get(Contact, contact_id).pin_hash, "1111")
+    assert audit_actions(app, "contact.pin_set") == []
+
+
+def test_setting_the_pin_of_an_unknown_contact_is_a_404(app):
+    assert_error(caller(app).put("/contacts/424242/pin", json={"pin": "1234"}), 404, "not_found")
+
+
+def test_the_thread_holds_content_oldest_first_and_every_read_is_audited(app):
+    api = caller(app)
+    contact_id = api.post("/contacts", json={"first_name": "Ann", "phone": "+14155550103",
+                                             "email": "ann@example.com"}).json["id"]
+    first = api.post("/messages", json={"contact_id": contact_id, "channel": "sms", "body": "Your results are in",
+                                        "secure": True}).json
+    second = api.post("/messages", json={"contact_id": contact_id, "channel": "email", "subject": "Parking",
+                                         "body": "Use the back entrance", "secure": False}).json
+    with app.app_context():
+        add_reply(get_message(first["id"]), "Thank you, see you then", ip="203.0.113.9")
+        db.session.commit()
+    before = len(audit_actions(app, "thread.read"))
+
+    response = api.get(f"/contacts/{contact_id}/thread")
+    assert response.status_code == 200
+    messages = response.json["messages"]
+    assert [m["body"] for m in messages] == ["Your results are in", "Use the back entrance",
+                                             "Thank you, see you then"]
+    assert [m["direction"] for m in messages] == ["out", "out", "in"]
+    assert [m["mode"] for m in messages[:2]] == ["secure", "standard"]
+    assert [m["id"] for m in messages[:2]] == [first["id"], second["id"]]
+    assert messages[1]["subject"] == "Parking"
+    assert all(m["created_at"].endswith("Z") for m in messages)
+
+    api.get(f"/contacts/{contact_id}/thread")
+    reads = audit_actions(app, "thread.read")
+    assert len(reads) == before + 2
+    assert reads[-1].target_id == str(contact_id) and reads[-1].api_key_id is not None
+
+
+def test_the_thread_of_an_unknown_contact_is_a_404_and_not_audited(app):
+    assert_error(caller(app).get("/contacts/31337/thread"), 404, "not_found")
+    assert audit_actions(app, "thread.read") == []
+
+
+def test_control_characters_are_refused_on_every_database(app):
+    api = caller(app)
+    response = api.post("/contacts", json={"first_name": "A\x00b", "last_name": "Lee\tJr",
+                                           "form_data": {"note": "x\x1by"}, "tags": ["ok"]})
+    error = assert_error(response, 422, "invalid", ("first_name", "form_data"))
+    assert "last_name" not in error["fields"] and "tags" not in error["fields"]
+    assert api.post("/contacts", json={"first_name": "Ann", "last_name": "Lee\tJr"}).status_code == 201
+
+
+def test_consent_times_are_recorded_only_for_a_yes(app):
+    from messaging.audit import SYSTEM
+    from messaging.contacts import create_contact
+    from messaging.db import db
+
+    with app.app_context():
+        no = create_contact(SYSTEM, {"first_name": "No", "marketing_consent": False, "sms_consent": False})
+        yes = create_contact(SYSTEM, {"first_name": "Yes", "marketing_consent": True}, source="api")
+        db.session.commit()
+        assert no.marketing_consent_at is None and no.marketing_consent_source is None and no.sms_consent_at is None
+        assert yes.marketing_consent_at is not None and yes.marketing_consent_source == "api"

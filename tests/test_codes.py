@@ -1,0 +1,221 @@
+"""One-time codes: sent over the other channel, 10 minutes, hashed, single use, same attempt limit."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import current_app
+
+import messaging.codes
+from messaging.audit import SYSTEM
+from messaging.clock import utcnow
+from messaging.codes import code_route, mask_address
+from messaging.db import db
+from messaging.delivery import dispatch_once
+from messaging.messages import MessageRequest, link_for, send_message
+from messaging.models import Delivery, MessageEvent, OneTimeCode
+from messaging.settings import change_setting
+from messaging.transports.outbox import read_outbox
+from seeds.factories import make_contact
+
+BODY = "Code-protected body marker CD-8812"
+CODE_TEXT = re.compile(r"^Sealed demo clinic: your code is (\d{6})\. It expires in 10 minutes\.$")
+
+
+def _message(contact, channel="sms"):
+    message = send_message(MessageRequest(contact=contact, channel=channel, body=BODY, secure=True,
+                                          require_pin=True), SYSTEM)
+    db.session.commit()
+    dispatch_once()  # the notice goes out first, as in life
+    return message, link_for(message).removeprefix(current_app.config["PUBLIC_BASE_URL"])
+
+
+def _kinds(message) -> list[str]:
+    return [e.kind for e in db.session.execute(
+        db.select(MessageEvent).filter_by(message_id=message.id).order_by(MessageEvent.id)).scalars()]
+
+
+def _received_code(address: str) -> tuple[str, dict]:
+    dispatch_once()
+    row = read_outbox(address)[-1]
+    match = CODE_TEXT.match(row["body"])
+    assert match, row["body"]
+    return match.group(1), row
+
+
+def _shift(monkeypatch, **delta):
+    later = utcnow() + timedelta(**delta)
+    monkeypatch.setattr(messaging.codes, "utcnow", lambda: later)
+    return later
+
+
+def test_a_contact_without_a_pin_opens_the_message_with_a_code_sent_by_email(ctx, client):
+    contact = make_contact(first_name="Ada")  # no PIN: the decision falls back to a one-time code
+    message, path = _message(contact, channel="sms")
+    assert message.pin_method == "one_time_code"
+    landing = client.get(path).get_data(as_text=True)
+    assert "Send me a code" in landing and 'name="pin"' not in landing
+    assert f"by e-mail to <strong>{mask_address('email', contact.email)}</strong>" in landing
+
+    sent = client.post(f"{path}/code")
+    page = sent.get_data(as_text=True)
+    assert sent.status_code == 200
+    assert "We sent a 6-digit code by e-mail" in page and "It expires in 10 minutes" in page
+    assert contact.email not in page  # the page shows the address masked only
+    assert "code_sent" in _kinds(message)
+
+    code, row = _received_code(contact.email)
+    assert row["channel"] == "email" and row["subject"] == "Your code from Sealed demo clinic"
+    opened = client.post(path, data={"code": code})
+    assert opened.status_code == 200 and BODY in opened.get_data(as_text=True)
+    db.session.refresh(message)
+    assert message.viewed_at is not None
+    assert {"verified", "viewed"} <= set(_kinds(message))
+
+
+def test_the_code_message_holds_neither_the_link_nor_the_content(ctx, client):
+    contact = make_contact()
+    message, path = _message(contact)
+    client.post(f"{path}/code")
+    _code, row = _received_code(contact.email)
+    token = path.rsplit("/", 1)[1]
+    for leak in (token, "/m/", "http", "CD-8812", BODY, message.public_id):
+        assert leak not in row["body"] and leak not in (row["subject"] or "")
+
+
+def test_the_plain_code_is_not_stored_in_the_database(ctx, client):
+    contact = make_contact()
+    message, path = _message(contact)
+    client.post(f"{path}/code")
+    delivery = db.session.execute(db.select(Delivery).filter_by(kind="code")).scalar_one()
+    stored = db.session.execute(db.select(OneTimeCode)).scalar_one()
+    code, _row = _received_code(contact.email)
+    assert delivery.to_address == contact.email and delivery.channel == "email"
+    assert code.encode() not in delivery.payload_ciphertext
+    assert code not in stored.code_hash and stored.code_hash.startswith("$argon2")
+    assert stored.expires_at - stored.created_at == timedelta(minutes=10)
+
+
+def test_global_one_time_code_method_sends_the_code_by_sms_for_an_email_link(ctx, client):
+    change_setting(SYSTEM, "pin_method", "one_time_code")
+    db.session.commit()
+    contact = make_contact(pin="2468")  # has a PIN, but the organisation uses codes
+    message, path = _message(contact, channel="email")
+    assert message.pin_method == "one_time_code"
+    assert client.post(path, data={"pin": "2468"}).status_code == 422  # a PIN is not a code
+    page = client.post(f"{path}/code").get_data(as_text=True)
+    assert "by text message" in page
+    code, row = _received_code(contact.phone)
+    assert row["channel"] == "sms" and row["subject"] is None
+    assert client.post(path, data={"code": code}).status_code == 200
+
+
+def test_without_another_channel_the_code_goes_the_same_way_and_the_page_says_so(ctx, client):
+    contact = make_contact(email=None)
+    message, path = _message(contact, channel="sms")
+    landing = client.get(path).get_data(as_text=True)
+    assert "no other way to reach you" in landing
+    page = client.post(f"{path}/code").get_data(as_text=True)
+    assert "by text message" in page and "the code went the same way as this link" in page
+    code, row = _received_code(contact.phone)
+    assert row["channel"] == "sms"
+    assert client.post(path, data={"code": code}).status_code == 200
+
+
+def test_a_contact_who_texted_stop_gets_no_code_by_sms(ctx):
+    contact = make_contact()
+    message, _ = _message(contact, channel="email")
+    contact.opted_out_at = utcnow()
+    route = code_route(message)
+    assert (route.channel, route.same_channel) == ("email", True)
+
+
+def test_a_code_works_once(ctx, client):
+    contact = make_contact()
+    message, path = _message(contact)
+    client.post(f"{path}/code")
+    code, _row = _received_code(contact.email)
+    assert client.post(path, data={"code": code}).status_code == 200
+    again = client.post(path, data={"code": code})
+    assert again.status_code == 403 and BODY not in again.get_data(as_text=True)
+    assert "That code is not right. 4 attempts left" in again.get_data(as_text=True)
+
+
+def test_a_code_expires_after_ten_minutes(ctx, client, monkeypatch):
+    contact = make_contact()
+    message, path = _message(contact)
+    client.post(f"{path}/code")
+    code, _row = _received_code(contact.email)
+    _shift(monkeypatch, minutes=10, seconds=1)
+    late = client.post(path, data={"code": code})
+    assert late.status_code == 403 and BODY not in late.get_data(as_text=True)
+    db.session.refresh(message)
+    assert message.viewed_at is None and "pin_failed" in _kinds(message)
+
+
+def test_a_new_code_replaces_the_old_one_and_not_sooner_than_a_minute(ctx, client):
+    contact = make_contact()
+    message, path = _message(contact)
+    client.post(f"{path}/code")
+    first, _row = _received_code(contact.email)
+    too_soon = client.post(f"{path}/code")
+    assert too_soon.status_code == 429
+    assert "You can ask for another in" in too_soon.get_data(as_text=True)
+    earlier = db.session.execute(db.select(OneTimeCode).filter_by(message_id=message.id)).scalar_one()
+    earlier.created_at -= timedelta(seconds=61)  # a minute has passed since the first code
+    db.session.commit()
+    assert client.post(f"{path}/code").status_code == 200
+    second, _row = _received_code(contact.email)
+    assert len(read_outbox(contact.email)) == 2
+    old = db.session.execute(db.select(OneTimeCode).filter_by(message_id=message.id)
+                             .order_by(OneTimeCode.id)).scalars().first()
+    db.session.refresh(old)
+    assert old.expires_at <= utcnow() and old.used_at is None
+    if first != second:
+        assert client.post(path, data={"code": first}).status_code == 403
+    assert client.post(path, data={"code": second}).status_code == 200
+
+
+def test_codes_are_capped_per_hour(ctx, monkeypatch):
+    contact = make_contact()
+    message, _ = _message(contact)
+    for minute in range(5):
+        _shift(monkeypatch, minutes=2 * minute)
+        messaging.codes.issue_code(message, None)
+    _shift(monkeypatch, minutes=11)
+    try:
+        messaging.codes.issue_code(message, None)
+        raise AssertionError("a sixth code within the hour was sent")
+    except messaging.codes.CodeRefused as refused:
+        assert refused.code == "too_many" and "Too many codes" in refused.message
+    _shift(monkeypatch, minutes=61)
+    messaging.codes.issue_code(message, None)
+
+
+def test_wrong_codes_count_toward_the_same_lock_and_no_code_is_sent_while_locked(ctx, client):
+    contact = make_contact()
+    message, path = _message(contact)
+    client.post(f"{path}/code")
+    code, _row = _received_code(contact.email)
+    wrong = "000000" if code != "000000" else "111111"
+    statuses = [client.post(path, data={"code": wrong}).status_code for _ in range(5)]
+    assert statuses == [403, 403, 403, 403, 423]
+    assert client.post(path, data={"code": code}).status_code == 423  # right code, but locked
+    refused = client.post(f"{path}/code")
+    assert refused.status_code == 423 and "locked" in refused.get_data(as_text=True)
+    assert len(db.session.execute(db.select(OneTimeCode).filter_by(message_id=message.id)).scalars().all()) == 1
+    assert "locked" in _kinds(message) and "viewed" not in _kinds(message)
+
+
+def test_a_pin_message_does_not_send_codes(ctx, client):
+    contact = make_contact(pin="2468")
+    _message_, path = _message(contact)
+    response = client.post(f"{path}/code")
+    assert response.status_code == 409
+    assert "opened with your PIN" in response.get_data(as_text=True)
+    assert db.session.execute(db.select(Delivery).filter_by(kind="code")).first() is None
+
+
+def test_masked_addresses_reveal_little(ctx):
+    assert mask_address("email", "dana@example.com") == "d***@example.com"
+    assert mask_address("sms", "+14155550123") == "•••0123"

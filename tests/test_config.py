@@ -1,0 +1,40 @@
+"""Configuration: generated development keys, strict production start."""
+import pytest
+from cryptography.fernet import Fernet
+
+from config import ConfigError, load_config
+
+
+def test_development_generates_keys_once_into_instance(tmp_path):
+    first = load_config(str(tmp_path), env={})
+    second = load_config(str(tmp_path), env={})
+    assert first["SECRET_KEY"] == second["SECRET_KEY"] and len(first["SECRET_KEY"]) > 40
+    assert first["ENCRYPTION_KEYS"] == second["ENCRYPTION_KEYS"]
+    Fernet(first["ENCRYPTION_KEYS"][0])
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert first["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'sealed.db'}"
+    assert first["SCHEDULER_ENABLED"] is True
+
+
+def test_production_refuses_to_start_and_names_each_missing_secret(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        load_config(str(tmp_path), env={"SEALED_ENV": "production", "DATABASE_URL": "postgresql://x/y"})
+    assert "SECRET_KEY" in str(error.value) and "ENCRYPTION_KEYS" in str(error.value)
+    assert "DATABASE_URL" not in str(error.value)
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_environment_values_win_and_several_encryption_keys_are_read(tmp_path):
+    keys = [Fernet.generate_key().decode(), Fernet.generate_key().decode()]
+    config = load_config(str(tmp_path), env={
+        "SECRET_KEY": "s" * 50, "ENCRYPTION_KEYS": " , ".join(keys), "DATABASE_URL": "postgresql://u@h/db",
+        "PUBLIC_BASE_URL": "https://msg.example.org/", "SCHEDULER_ENABLED": "0"})
+    assert config["ENCRYPTION_KEYS"] == keys
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    assert config["PUBLIC_BASE_URL"] == "https://msg.example.org"
+    assert config["SCHEDULER_ENABLED"] is False
+
+
+def test_a_malformed_encryption_key_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="not a Fernet key"):
+        load_config(str(tmp_path), env={"ENCRYPTION_KEYS": "not-a-key"})

@@ -1,0 +1,111 @@
+"""Wrong PINs count; at the limit the message locks for a while; the lock always ends by itself."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+
+import messaging.access
+from messaging.access import check_identity, locked_until
+from messaging.audit import SYSTEM
+from messaging.clock import utcnow
+from messaging.db import db
+from messaging.messages import MessageRequest, link_for, send_message
+from messaging.models import MessageEvent
+from messaging.settings import change_setting
+from seeds.factories import make_contact
+
+BODY = "Lockout body marker LK-4410"
+
+
+def _message():
+    contact = make_contact(pin="2468")
+    message = send_message(MessageRequest(contact=contact, channel="sms", body=BODY, secure=True), SYSTEM)
+    db.session.commit()
+    return message, link_for(message).removeprefix(current_app.config["PUBLIC_BASE_URL"])
+
+
+def _kinds(message) -> list[str]:
+    return [e.kind for e in db.session.execute(
+        db.select(MessageEvent).filter_by(message_id=message.id).order_by(MessageEvent.id)).scalars()]
+
+
+def test_wrong_pin_five_times_locks_the_message(ctx):
+    message, _ = _message()
+    outcomes = [check_identity(message, "0000", "203.0.113.5", message.contact.pin_hash) for _ in range(5)]
+    db.session.commit()
+    assert [o.attempts_left for o in outcomes[:4]] == [4, 3, 2, 1]
+    assert outcomes[4].ok is False and outcomes[4].locked_until is not None
+    expected = utcnow() + timedelta(minutes=15)
+    assert abs(outcomes[4].locked_until - expected) < timedelta(seconds=30)
+    assert locked_until(message) == outcomes[4].locked_until
+    assert _kinds(message).count("pin_failed") == 5 and _kinds(message).count("locked") == 1
+
+
+def test_the_right_pin_during_a_lock_is_refused(ctx):
+    message, _ = _message()
+    for _ in range(5):
+        check_identity(message, "0000", None, message.contact.pin_hash)
+    outcome = check_identity(message, "2468", None, message.contact.pin_hash)
+    assert outcome.ok is False and outcome.locked_until is not None
+    assert "verified" not in _kinds(message)
+
+
+def test_a_lock_ends_by_itself_and_the_reader_gets_a_fresh_allowance(ctx, monkeypatch):
+    message, _ = _message()
+    for _ in range(5):
+        check_identity(message, "0000", None, message.contact.pin_hash)
+    db.session.commit()
+    # Move the clock past the lock, consistently for everything in messaging.access.
+    later = utcnow() + timedelta(minutes=16)
+    monkeypatch.setattr(messaging.access, "utcnow", lambda: later)
+    assert locked_until(message) is None
+    wrong = check_identity(message, "0000", None, message.contact.pin_hash)
+    assert wrong.ok is False and wrong.attempts_left == 4
+    assert check_identity(message, "2468", None, message.contact.pin_hash).ok is True
+
+
+def test_lock_settings_are_honoured(ctx):
+    change_setting(SYSTEM, "max_pin_attempts", "2")
+    change_setting(SYSTEM, "lockout_minutes", "40")
+    db.session.commit()
+    message, _ = _message()
+    check_identity(message, "0000", None, message.contact.pin_hash)
+    outcome = check_identity(message, "0000", None, message.contact.pin_hash)
+    assert outcome.locked_until is not None
+    assert abs(outcome.locked_until - (utcnow() + timedelta(minutes=40))) < timedelta(seconds=30)
+
+
+def test_through_the_viewer_five_wrong_pins_lock_and_the_page_says_until_when(ctx, client):
+    message, path = _message()
+    pages = [client.post(path, data={"pin": "1357"}) for _ in range(5)]
+    assert [p.status_code for p in pages] == [403, 403, 403, 403, 423]
+    assert "1 attempt left" in pages[3].get_data(as_text=True)
+    locked_page = pages[4].get_data(as_text=True)
+    db.session.refresh(message)
+    until = message.locked_until
+    assert "This message is locked" in locked_page
+    assert f"{until:%H:%M} UTC on {until.day} {until:%B %Y}" in locked_page
+    assert 'name="pin"' not in locked_page and BODY not in locked_page
+
+    right = client.post(path, data={"pin": "2468"})
+    assert right.status_code == 423 and BODY not in right.get_data(as_text=True)
+    landing = client.get(path).get_data(as_text=True)
+    assert "This message is locked" in landing and 'name="pin"' not in landing
+    assert _kinds(message).count("locked") == 1 and "viewed" not in _kinds(message)
+
+
+def test_through_the_viewer_the_lock_ends_by_itself(ctx, client):
+    message, path = _message()
+    for _ in range(5):
+        client.post(path, data={"pin": "1357"})
+    db.session.refresh(message)
+    assert message.locked_until is not None
+    message.locked_until = utcnow() - timedelta(seconds=1)  # the lock has run out
+    db.session.commit()
+    landing = client.get(path).get_data(as_text=True)
+    assert "locked" not in landing and "5 attempts left" in landing
+    response = client.post(path, data={"pin": "2468"})
+    assert response.status_code == 200 and BODY in response.get_data(as_text=True)
+    db.session.refresh(message)
+    assert message.locked_until is None and message.pin_failures == 0 and message.viewed_at is not None

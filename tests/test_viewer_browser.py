@@ -1,0 +1,64 @@
+"""The client's pages in a real browser on a phone-sized screen: styles load under the CSP, nothing is blocked."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from messaging.audit import SYSTEM
+from messaging.db import db
+from messaging.delivery import dispatch_once
+from messaging.messages import MessageRequest, link_for, send_message
+from messaging.settings import change_setting
+from messaging.transports.outbox import read_outbox
+from seeds.factories import make_contact
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def _watch(page) -> list[str]:
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
+    return problems
+
+
+def test_client_reads_and_replies_with_a_code_on_a_phone(live_server, browser):
+    app = live_server.app
+    with app.app_context():
+        change_setting(SYSTEM, "brand_color", "#7a1f5c")
+        db.session.commit()
+        contact = make_contact(first_name="Ada")  # no PIN: a one-time code by e-mail
+        message = send_message(MessageRequest(contact=contact, channel="sms", body="Your scan is clear.",
+                                              subject="Scan results", secure=True, require_pin=True), SYSTEM)
+        db.session.commit()
+        link, email = link_for(message), contact.email
+
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    problems = _watch(page)
+    page.goto(link)
+    assert page.get_by_role("heading", name="A secure message from Sealed demo clinic").is_visible()
+    header = page.locator("header.brand")
+    assert header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(122, 31, 92)"
+    assert page.locator("main.card").evaluate("e => e.getBoundingClientRect().width") <= 390
+
+    page.get_by_role("button", name="Send me a code").click()
+    assert page.get_by_text("We sent a 6-digit code by e-mail").is_visible()
+    with app.app_context():
+        dispatch_once()
+        code = re.search(r"your code is (\d{6})", read_outbox(email)[-1]["body"]).group(1)
+    page.get_by_label("Code").fill(code)
+    page.get_by_role("button", name="Open message").click()
+    assert page.get_by_role("heading", name="Scan results").is_visible()
+    assert page.get_by_text("Your scan is clear.").is_visible()
+
+    page.get_by_label("Your reply to Sealed demo clinic").fill("Thank you!")
+    page.get_by_role("button", name="Send reply").click()
+    assert page.get_by_text("Your reply was sent").is_visible()
+    assert page.get_by_text("Your scan is clear.").is_visible()
+    assert problems == [], problems
+    assert context.cookies() == []  # the viewer sets no cookie at all
+    context.close()
