@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: c186540693ee
+Revision ID: 2490e097d832
 Revises: 
-Create Date: 2026-11-23 19:12:06.177225
+Create Date: 2026-11-24 06:58:27.005166
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'c186540693ee'
+revision = '2490e097d832'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -74,6 +74,7 @@ def upgrade():
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('retention_days', sa.Integer(), nullable=False),
     sa.Column('session_idle_minutes', sa.Integer(), nullable=False),
+    sa.Column('sensitive_terms', sa.Text(), nullable=False),
     sa.Column('help_text', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_settings'))
     )
@@ -168,6 +169,7 @@ def upgrade():
     sa.Column('locked_until', sa.DateTime(), nullable=True),
     sa.Column('notices_sent', sa.Integer(), nullable=False),
     sa.Column('unread_flagged_at', sa.DateTime(), nullable=True),
+    sa.Column('provider_id', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['api_key_id'], ['api_key.id'], name=op.f('fk_message_api_key_id_api_key')),
     sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], name=op.f('fk_message_contact_id_contact')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_message_created_by_id_user')),
@@ -175,6 +177,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['situation_id'], ['situation.id'], name=op.f('fk_message_situation_id_situation')),
     sa.ForeignKeyConstraint(['template_id'], ['template.id'], name=op.f('fk_message_template_id_template')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_message')),
+    sa.UniqueConstraint('provider_id', name=op.f('uq_message_provider_id')),
     sa.UniqueConstraint('public_id', name=op.f('uq_message_public_id'))
     )
     with op.batch_alter_table('message', schema=None) as batch_op:
@@ -193,7 +196,9 @@ def upgrade():
     sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
     sa.Column('lease_until', sa.DateTime(), nullable=True),
     sa.Column('claimed_by', sa.String(length=64), nullable=True),
+    sa.Column('claimed_at', sa.DateTime(), nullable=True),
     sa.Column('idempotency_key', sa.String(length=64), nullable=False),
+    sa.Column('payload_ciphertext', sa.LargeBinary(), nullable=True),
     sa.Column('provider_id', sa.String(length=64), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -206,6 +211,7 @@ def upgrade():
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.create_index('ix_delivery_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_message_id'), ['message_id'], unique=False)
+        batch_op.create_index('ix_delivery_pace', ['channel', 'claimed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_provider_id'), ['provider_id'], unique=False)
 
     op.create_table('message_event',
@@ -270,6 +276,7 @@ def downgrade():
     op.drop_table('message_event')
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_delivery_provider_id'))
+        batch_op.drop_index('ix_delivery_pace')
         batch_op.drop_index(batch_op.f('ix_delivery_message_id'))
         batch_op.drop_index('ix_delivery_due')
 
