@@ -24,6 +24,21 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _number(env: dict, name: str, default, kind=float):
+    """Read a numeric variable; a value that is not a number stops the start and names the variable."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw.strip())
+    except ValueError:
+        kind_name = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {kind_name}, not {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, not {raw!r}")
+    return value
+
+
 def _generated(instance: Path, name: str, make) -> str:
     """Read a development secret from instance/, creating it (mode 600) on first run."""
     path = instance / name
@@ -68,21 +83,21 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
 
-    return {
+    config = {
         "SEALED_ENV": sealed_env,
         "SECRET_KEY": secret_key,
         "ENCRYPTION_KEYS": encryption_keys,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "SCHEDULER_ENABLED": _flag(env.get("SCHEDULER_ENABLED"), True),
-        "SCHEDULER_INTERVAL_SECONDS": float(env.get("SCHEDULER_INTERVAL_SECONDS") or 3),
+        "SCHEDULER_INTERVAL_SECONDS": _number(env, "SCHEDULER_INTERVAL_SECONDS", 3),
         "REDIS_URL": env.get("REDIS_URL") or None,
         "DEFAULT_PHONE_REGION": env.get("DEFAULT_PHONE_REGION") or "US",
         "SMS_TRANSPORT": env.get("SMS_TRANSPORT") or "outbox",
         "EMAIL_TRANSPORT": env.get("EMAIL_TRANSPORT") or "outbox",
         "VOICE_TRANSPORT": env.get("VOICE_TRANSPORT") or "outbox",
         "SMTP_HOST": env.get("SMTP_HOST") or "127.0.0.1",
-        "SMTP_PORT": int(env.get("SMTP_PORT") or 25),
+        "SMTP_PORT": _number(env, "SMTP_PORT", 25, int),
         "SMTP_SECURITY": env.get("SMTP_SECURITY") or "none",
         "SMTP_USERNAME": env.get("SMTP_USERNAME") or None,
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD") or None,
@@ -91,17 +106,20 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or None,
         "TWILIO_FROM": env.get("TWILIO_FROM") or None,
         "TWILIO_API_BASE": env.get("TWILIO_API_BASE") or None,
-        "DELIVERY_MAX_ATTEMPTS": int(env.get("DELIVERY_MAX_ATTEMPTS") or 8),
+        "DELIVERY_MAX_ATTEMPTS": _number(env, "DELIVERY_MAX_ATTEMPTS", 8, int),
         # Delivery engine (messaging/delivery.py): how long a claim holds, how many rows a claim takes.
-        "DELIVERY_LEASE_SECONDS": float(env.get("DELIVERY_LEASE_SECONDS") or 120),
-        "DELIVERY_BATCH_SIZE": int(env.get("DELIVERY_BATCH_SIZE") or 200),
+        "DELIVERY_LEASE_SECONDS": _number(env, "DELIVERY_LEASE_SECONDS", 120),
+        "DELIVERY_BATCH_SIZE": _number(env, "DELIVERY_BATCH_SIZE", 200, int),
         # Pacing per transport, messages per second across all workers; empty or 0 = unlimited.
-        "SMS_RATE_PER_SECOND": float(env.get("SMS_RATE_PER_SECOND") or 0),
-        "EMAIL_RATE_PER_SECOND": float(env.get("EMAIL_RATE_PER_SECOND") or 0),
-        "VOICE_RATE_PER_SECOND": float(env.get("VOICE_RATE_PER_SECOND") or 0),
-        "RENOTIFY_INTERVAL_SECONDS": float(env.get("RENOTIFY_INTERVAL_SECONDS") or 60),
-        "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT") or 20),
-        "TWILIO_TIMEOUT": float(env.get("TWILIO_TIMEOUT") or 20),
+        "SMS_RATE_PER_SECOND": _number(env, "SMS_RATE_PER_SECOND", 0),
+        "EMAIL_RATE_PER_SECOND": _number(env, "EMAIL_RATE_PER_SECOND", 0),
+        "VOICE_RATE_PER_SECOND": _number(env, "VOICE_RATE_PER_SECOND", 0),
+        "RENOTIFY_INTERVAL_SECONDS": _number(env, "RENOTIFY_INTERVAL_SECONDS", 60),
+        "SMTP_TIMEOUT": _number(env, "SMTP_TIMEOUT", 20),
+        "TWILIO_TIMEOUT": _number(env, "TWILIO_TIMEOUT", 20),
+        # Flask-Limiter strings ("120/minute"); counted in Redis when REDIS_URL is set, else per process.
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT") or "120/minute",
+        "VIEWER_POST_LIMIT": env.get("VIEWER_POST_LIMIT") or "10 per minute",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -109,3 +127,36 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "ARGON2_PARAMS": None,
     }
+    _check_transports(config)
+    _check_rate_limits(config)
+    return config
+
+
+def _check_transports(config: dict) -> None:
+    """A typo in a transport setting should stop the start, not fail every send later."""
+    from messaging.transports import ALLOWED, CONFIG_KEYS
+    from messaging.transports.smtp import SECURITY_MODES
+
+    chosen = set()
+    for channel, name in CONFIG_KEYS.items():
+        value = config[name] = config[name].strip().lower()
+        if value not in ALLOWED[channel]:
+            raise ConfigError(f"{name} must be one of {', '.join(ALLOWED[channel])}, not {value!r}")
+        chosen.add(value)
+    security = config["SMTP_SECURITY"] = config["SMTP_SECURITY"].strip().lower()
+    if security not in SECURITY_MODES:
+        raise ConfigError(f"SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
+    if "twilio" in chosen:
+        missing = [name for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM") if not config[name]]
+        if missing:
+            raise ConfigError("the twilio transport needs " + ", ".join(missing))
+
+
+def _check_rate_limits(config: dict) -> None:
+    from limits import parse_many
+
+    for name in ("API_RATE_LIMIT", "VIEWER_POST_LIMIT"):
+        try:
+            parse_many(config[name])
+        except ValueError:
+            raise ConfigError(f"{name} must be a rate such as '120/minute', not {config[name]!r}") from None

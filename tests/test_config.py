@@ -38,3 +38,27 @@ def test_environment_values_win_and_several_encryption_keys_are_read(tmp_path):
 def test_a_malformed_encryption_key_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="not a Fernet key"):
         load_config(str(tmp_path), env={"ENCRYPTION_KEYS": "not-a-key"})
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"SMTP_PORT": "twenty-five"}, "SMTP_PORT must be a whole number"),
+    ({"DELIVERY_LEASE_SECONDS": "-5"}, "DELIVERY_LEASE_SECONDS must not be negative"),
+    ({"EMAIL_TRANSPORT": "twilio"}, "EMAIL_TRANSPORT must be one of outbox, smtp"),
+    ({"SMS_TRANSPORT": "smpt"}, "SMS_TRANSPORT must be one of outbox, twilio"),
+    ({"SMTP_SECURITY": "ssl"}, "SMTP_SECURITY must be one of none, starttls, tls"),
+    ({"SMS_TRANSPORT": "twilio", "TWILIO_ACCOUNT_SID": "AC1"}, "needs TWILIO_AUTH_TOKEN, TWILIO_FROM"),
+    ({"API_RATE_LIMIT": "lots"}, "API_RATE_LIMIT must be a rate"),
+    ({"VIEWER_POST_LIMIT": "10 per fortnight"}, "VIEWER_POST_LIMIT must be a rate"),
+])
+def test_a_bad_setting_stops_the_start_and_names_the_variable(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(str(tmp_path), env=env)
+
+
+def test_rates_and_transports_are_read_from_the_environment(tmp_path):
+    config = load_config(str(tmp_path), env={
+        "API_RATE_LIMIT": "30/minute", "VIEWER_POST_LIMIT": "5 per minute", "EMAIL_TRANSPORT": " SMTP ",
+        "SMTP_SECURITY": "StartTLS", "SMTP_PORT": "587", "SMS_RATE_PER_SECOND": "2.5"})
+    assert config["API_RATE_LIMIT"] == "30/minute" and config["VIEWER_POST_LIMIT"] == "5 per minute"
+    assert config["EMAIL_TRANSPORT"] == "smtp" and config["SMTP_SECURITY"] == "starttls"
+    assert config["SMTP_PORT"] == 587 and config["SMS_RATE_PER_SECOND"] == 2.5
