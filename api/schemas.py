@@ -196,7 +196,9 @@ MAX_ID = 2**31 - 1  # the database's integer range; larger ids cannot exist
 
 class MessageIn(Body):
     contact_id: int = Field(ge=1, le=MAX_ID)
-    channel: Literal["sms", "email"]
+    channel: Literal["sms", "email", "voice"] = Field(
+        description="voice: a call speaks standard content; for a secure message it only says one is waiting, "
+                    "and the link follows by SMS.")
     template: str | None = Field(None, description="A template's slug; its body is used when no body is given.")
     body: str | None = Field(None, description="Free text (at most 10,000 characters); required without template.")
     subject: str | None = Field(None, description="E-mail subject; defaults to the template's.")

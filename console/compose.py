@@ -28,6 +28,7 @@ from messaging.settings import get_settings
 
 from .base import SecureView, current_actor
 
+COMPOSE_CHANNELS = ("sms", "email", "voice")
 CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail", "voice": "Voice", "web": "Secure portal"}
 RECOMMENDATION_LABELS = {
     "secure": "send secure",
@@ -115,8 +116,8 @@ def build_request(form: ComposeInput, portal_enabled: bool) -> tuple[MessageRequ
     contact = _get(Contact, form.contact_id)
     if contact is None:
         errors["contact_id"] = "Choose a contact."
-    if form.channel not in ("sms", "email"):
-        errors["channel"] = "Choose SMS or e-mail."
+    if form.channel not in COMPOSE_CHANNELS:
+        errors["channel"] = "Choose SMS, e-mail or a voice call."
     template = _get(Template, form.template_id) if form.template_id else None
     if form.template_id and template is None:
         errors["template_id"] = "That template no longer exists; choose another."
@@ -167,7 +168,8 @@ class Panel:
 
     @property
     def sms_alert(self) -> bool:
-        if self.channel != "sms":
+        """The "not secure" alert: SMS and voice carry standard content in the clear."""
+        if self.channel not in ("sms", "voice"):
             return False
         if self.portal_enabled:
             return not self.toggle_on
@@ -253,14 +255,14 @@ def sent_notice(message: Message) -> tuple[str, str]:
 def compose_context(form: ComposeInput, panel: Panel, errors: dict[str, str], fixed_contact: bool = False) -> dict:
     """What compose_form.html needs; shared with the conversation page's composer."""
     settings = get_settings()
-    templates = db.session.execute(db.select(Template).where(Template.channel.in_(("sms", "email")))
+    templates = db.session.execute(db.select(Template).where(Template.channel.in_(COMPOSE_CHANNELS))
                                    .order_by(Template.name)).scalars().all()
     situations = db.session.execute(db.select(Situation).order_by(Situation.position, Situation.id)).scalars().all()
     contacts = [] if fixed_contact else db.session.execute(
         db.select(Contact).order_by(Contact.last_name, Contact.first_name, Contact.id)).scalars().all()
     return {"form": form, "panel": panel, "errors": errors, "fixed_contact": fixed_contact,
             "templates_by_channel": [(channel, CHANNEL_LABELS[channel], [t for t in templates if t.channel == channel])
-                                     for channel in ("sms", "email")],
+                                     for channel in COMPOSE_CHANNELS],
             "situations": situations, "contacts": contacts, "portal_enabled": settings.portal_enabled,
             "channel_labels": CHANNEL_LABELS, "recommendation_labels": RECOMMENDATION_LABELS,
             "pin_method_labels": PIN_METHOD_LABELS, "format_time": format_time}

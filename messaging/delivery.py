@@ -46,7 +46,7 @@ from .optout import PROVIDER_OPT_OUT_CODES, mark_opted_out, suppression_reason_f
 from .pacing import Pace, paces_from_config, take_turn
 from .provider_status import PRIMARY_KINDS, sync_message_status
 from .quiet_hours import QuietWindow, parse_quiet_hours, waits_for_quiet_hours
-from .rendering import render_notice
+from .rendering import render_notice, voice_notice_text
 from .renotify import after_renotice_sent, ladder_from
 from .settings import get_settings
 from .transports import Outgoing, TransportError, transport_for
@@ -125,13 +125,6 @@ class PassSettings:
         row = get_settings()
         return cls(org_name=row.org_name, quiet=parse_quiet_hours(row.quiet_hours, row.timezone),
                    ladder=tuple(ladder_from(row.renotify_hours)))
-
-
-def voice_notice_text(org_name: str, first_name: str | None) -> str:
-    """What a call says for a secure message: that one is waiting, and that the link comes by SMS."""
-    hello = f"Hello {first_name}. " if first_name else "Hello. "
-    return (f"{hello}This is {org_name}. You have a new secure message. "
-            "We have sent you a text message with a link to read it.")
 
 
 def render_outgoing(delivery: Delivery, settings=None) -> Outgoing:

@@ -15,7 +15,7 @@ from .decision import Decision, LevelChoice, SituationRef, decide
 from .errors import Conflict, NotFound, PolicyRefused, ValidationFailed
 from .events import record_event
 from .models import Contact, Delivery, Message, Situation, Template
-from .rendering import body_context, render_notice, render_text
+from .rendering import body_context, render_notice, render_text, voice_notice_text
 from .settings import get_settings
 from .tokens import make_link_token
 
@@ -145,6 +145,10 @@ def client_facing_text(request: MessageRequest, decision: Decision, subject: str
         notice_source = request.template.notification_text if request.template else None
         notice = render_notice(settings.org_name, request.contact.first_name, link, notice_source)
         notice_subject = f"A secure message from {settings.org_name}" if request.channel == "email" else None
+        if request.channel == "voice":
+            # The call only says a message is waiting; the link follows by SMS.
+            spoken = voice_notice_text(settings.org_name, request.contact.first_name)
+            return None, f"Voice call: {spoken}\n\nThen by SMS: {notice}"
         return notice_subject, notice
     return subject, body
 

@@ -240,3 +240,10 @@ def render_notice(org_name: str, first_name: str | None, link: str, notice_templ
     return render_text(notice_template or DEFAULT_NOTICE,
                        {"org_name": org_name, "first_name": first_name or "", "link": link},
                        field="notification_text")
+
+
+def voice_notice_text(org_name: str, first_name: str | None) -> str:
+    """What a call says for a secure message: that one is waiting, and that the link comes by SMS."""
+    hello = f"Hello {first_name}. " if first_name else "Hello. "
+    return (f"{hello}This is {org_name}. You have a new secure message. "
+            "We have sent you a text message with a link to read it.")

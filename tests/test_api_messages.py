@@ -279,3 +279,19 @@ def test_times_are_utc_with_z(app, contact_id):
     answer = caller(app).post("/messages", json={"contact_id": contact_id, "channel": "sms", "body": "Hi"}).json
     created = datetime.fromisoformat(answer["created_at"].replace("Z", "+00:00"))
     assert abs((created.replace(tzinfo=None) - utcnow()).total_seconds()) < 60
+
+
+def test_a_secure_voice_message_says_one_is_waiting_and_the_link_goes_by_sms(app, contact_id):
+    api = caller(app)
+    preview = api.post("/messages/preview", json={"contact_id": contact_id, "channel": "voice", "body": BODY})
+    assert preview.status_code == 200, preview.json
+    assert preview.json["client_text"].startswith("Voice call: Hello Ann.") and BODY not in preview.json["client_text"]
+
+    sent = api.post("/messages", json={"contact_id": contact_id, "channel": "voice", "body": BODY})
+    assert sent.status_code == 201 and sent.json["mode"] == "secure"
+    with app.app_context():
+        dispatch_once()
+        kinds = sorted((d.kind, d.channel) for d in db.session.execute(db.select(Delivery)).scalars())
+    assert kinds == [("link", "sms"), ("notice", "voice")]
+    assert api.get(f"/messages/{sent.json['id']}").json["channel"] == "voice"
+

@@ -75,3 +75,28 @@ def test_staff_switch_a_lab_result_to_standard_see_the_warning_then_the_block(li
     with live_server.app.app_context():
         assert db.session.execute(db.select(db.func.count()).select_from(Message)).scalar_one() == 0
         assert db.session.execute(db.select(db.func.count()).select_from(Delivery)).scalar_one() == 0
+
+
+def test_the_not_secure_alert_follows_the_channel(live_server, page):
+    with live_server.app.app_context():
+        make_user("clerk@example.com", role="staff", password=PASSWORD)
+        contact_id = make_contact(first_name="Sol", last_name="Reyes").id
+
+    page.set_default_timeout(5000)
+    sign_in(page, live_server, "clerk@example.com", f"/admin/compose/?contact_id={contact_id}")
+    panel = page.locator("#compose-panel")
+    sms_alert = page.locator("[data-sms-alert]")
+    page.get_by_label("Message").fill("See you Tuesday at ten.")
+    page.locator("label[for=secure]").click()
+    expect(sms_alert).to_be_visible()
+    expect(sms_alert).to_contain_text("SMS is not secure.")
+
+    page.locator("label[for=channel-voice]").click()
+    expect(sms_alert).to_be_visible()
+    expect(sms_alert.locator("[data-alert-channel=voice]")).to_be_visible()
+    expect(sms_alert.locator("[data-alert-channel=sms]")).to_be_hidden()
+    expect(panel).to_contain_text("What Sol will receive by Voice")
+    expect(panel).to_contain_text("See you Tuesday at ten.")
+
+    page.locator("label[for=channel-email]").click()
+    expect(sms_alert).to_be_hidden()

@@ -309,3 +309,35 @@ def test_compose_without_contacts_says_what_to_do(app, staff):
     with app.app_context():
         assert db.session.execute(db.select(db.func.count()).select_from(Contact)).scalar_one() == 0
     assert "No contacts yet" in text(staff.get("/admin/compose/"))
+
+
+def test_voice_calls_can_be_composed_with_their_own_alert_and_what_the_call_says(app, staff):
+    cid = contact_id(app, first_name="Vera")
+    page = text(staff.get(f"/admin/compose/?contact_id={cid}"))
+    assert 'id="channel-voice" name="channel" value="voice"' in page
+
+    spoken = staff.post("/admin/compose/", data={"contact_id": cid, "channel": "voice", "body": "See you at ten",
+                                                 "secure_initial": "1", "action": "preview"})
+    assert spoken.status_code == 200 and sms_alert_shown(text(spoken))
+    assert "A voice call is not secure." in text(spoken)
+
+    answer = staff.post("/admin/compose/preview", data={"contact_id": cid, "channel": "voice",
+                                                        "body": "Your biopsy was benign"}).get_json()
+    assert answer["decision"]["mode"] == "secure" and answer["sms_alert"] is False
+    assert answer["client_text"].startswith("Voice call: Hello Vera.")
+    assert "Then by SMS:" in answer["client_text"] and "biopsy" not in answer["client_text"]
+
+    sent = staff.post("/admin/compose/", data={"contact_id": cid, "channel": "voice", "body": "Your biopsy was benign",
+                                               "action": "send"})
+    assert sent.status_code == 302
+    with app.app_context():
+        message = db.session.execute(db.select(Message).filter_by(contact_id=cid)).scalar_one()
+        assert (message.channel, message.mode) == ("voice", "secure")
+
+
+def test_a_contact_without_a_phone_cannot_get_a_call(app, staff):
+    cid = contact_id(app, phone=None, email="nophone@example.com")
+    answer = staff.post("/admin/compose/", data={"contact_id": cid, "channel": "voice", "body": "Hello",
+                                                 "action": "send"})
+    assert answer.status_code == 422 and "The contact has no phone number" in text(answer)
+    assert counts(app) == (0, 0, 0)

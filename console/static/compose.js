@@ -53,8 +53,15 @@
     }
 
     function syncAlert() {
-      if (smsAlert && toggle) {
-        smsAlert.classList.toggle("d-none", !(channel() === "sms" && !toggle.checked));
+      if (!smsAlert) {
+        return;
+      }
+      var current = channel();
+      all(smsAlert, "[data-alert-channel]").forEach(function (el) {
+        el.classList.toggle("d-none", el.getAttribute("data-alert-channel") !== current);
+      });
+      if (toggle) {
+        smsAlert.classList.toggle("d-none", !((current === "sms" || current === "voice") && !toggle.checked));
       }
     }
 
@@ -65,6 +72,7 @@
         initial.value = answer.toggle_on ? "1" : "0";
       }
       if (smsAlert) {
+        syncAlert();
         smsAlert.classList.toggle("d-none", !answer.sms_alert);
       }
       if (override) {
