@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from messaging import messages as message_core
 from messaging.db import db
+from messaging.decision import LEVELS
 from messaging.errors import NotFound, ValidationFailed
 from messaging.models import Contact, Message, Situation, Template
 from messaging.records import decision_reason, locked_until
@@ -45,7 +46,9 @@ def find_message(message_id: str) -> Message:
 def message_out(message: Message) -> MessageOut:
     return MessageOut(
         id=message.public_id, contact_id=message.contact_id, channel=message.channel, mode=message.mode,
-        require_pin=message.require_pin, pin_method=message.pin_method, decided_by=message.decided_by,
+        require_pin=message.require_pin, pin_method=message.pin_method,
+        # Automatic replies (opt-out confirmations, help) were decided by no level.
+        decided_by=message.decided_by if message.decided_by in LEVELS else None,
         reason=decision_reason(message), recommendation=message.recommendation,
         situation=message.situation.key if message.situation else None,
         template=message.template.slug if message.template else None,

@@ -16,8 +16,8 @@ from sqlalchemy import case, func, or_
 from messaging.clock import utcnow
 from messaging.conversations import read_thread
 from messaging.db import db
-from messaging.decision import LEVEL_LABELS
 from messaging.models import Contact, Message
+from messaging.records import decision_reason as stored_decision_reason
 from messaging.settings import get_settings
 
 from .base import SecureView, current_actor
@@ -72,10 +72,7 @@ def decision_reason(message: Message) -> str | None:
     """The stored decision in words, e.g. ``secure — set by template 'Lab results'``."""
     if message.direction != "out" or not message.decided_by:
         return None
-    where = LEVEL_LABELS.get(message.decided_by, message.decided_by)
-    if message.decided_by == "template" and message.template is not None:
-        where = f"{where} '{message.template.name}'"
-    return f"{message.mode} — set by {where}"
+    return stored_decision_reason(message)
 
 
 def sender_label(message: Message) -> str:

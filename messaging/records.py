@@ -20,6 +20,8 @@ def decision_reason(message: Message) -> str:
     """The stored decision as people read it, e.g. ``secure — set by template 'Lab results'``."""
     if not message.decided_by:
         return message.mode  # inbound messages carry no decision
+    if message.decided_by == "system":
+        return f"{message.mode} — automatic reply to the client's text"
     where = LEVEL_LABELS.get(message.decided_by, message.decided_by)
     if message.decided_by == "template" and message.template is not None:
         where = f"{where} '{message.template.name}'"

@@ -266,3 +266,28 @@ def test_a_text_from_an_unknown_number_is_kept_under_a_new_contact(twilio_app):
         contact = db.session.scalars(select(Contact).filter_by(phone="+14155550199")).one()
         assert "unknown-sender" in contact.tags
         assert len(read_thread(contact, SYSTEM, purpose="test")) == 1
+
+
+def test_an_automatic_reply_reads_sensibly_in_the_api_and_the_console(twilio_app, fake):
+    from seeds.factories import make_user
+    from tests.api_support import caller
+
+    with twilio_app.app_context():
+        contact = make_contact(first_name="Quinn")
+        phone, contact_id = contact.phone, contact.id
+        make_user("desk@example.com", role="staff", password="correct horse battery")
+    _inbound(twilio_app, phone, "STOP")
+    with twilio_app.app_context():
+        confirmation = db.session.scalars(select(Message).filter_by(contact_id=contact_id, direction="out")).one()
+        public_id = confirmation.public_id
+
+    answer = caller(twilio_app).get(f"/messages/{public_id}")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.json["decided_by"] is None
+    assert answer.json["reason"] == "standard — automatic reply to the client's text"
+
+    console = twilio_app.test_client()
+    console.post("/login", data={"email": "desk@example.com", "password": "correct horse battery"})
+    page = console.get(f"/admin/conversations/{contact_id}").get_data(as_text=True)
+    assert "automatic reply to the client&#39;s text" in page or "automatic reply to the client's text" in page
+    assert "set by system" not in page
