@@ -129,6 +129,23 @@ def runner(app):
     return app.test_cli_runner()
 
 
+@pytest.fixture
+def fake():
+    """A local HTTP server that answers like Twilio's Messages and Calls endpoints."""
+    from tests.fake_twilio import FakeTwilio
+
+    with FakeTwilio() as server:
+        yield server
+
+
+@pytest.fixture
+def twilio_app(make_app, fake):
+    """An app whose SMS and voice go through the Twilio SDK to ``fake``; webhooks signed for the public URL."""
+    from tests.fake_twilio import PUBLIC_BASE_URL
+
+    return make_app(PUBLIC_BASE_URL=PUBLIC_BASE_URL, **fake.config())
+
+
 class LiveServer:
     def __init__(self, app):
         self.app = app

@@ -16,6 +16,9 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
+# The public address the app under test believes it has: links and webhook signatures use it.
+PUBLIC_BASE_URL = "https://sealed.example"
+
 PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC[0-9a-f]{32})/(?P<kind>Messages|Calls)\.json$")
 
 ERRORS = {

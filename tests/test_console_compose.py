@@ -13,17 +13,11 @@ from messaging.db import db
 from messaging.models import AuditEntry, Contact, Delivery, Message, OutboxEntry, Template
 from messaging.settings import change_setting
 from seeds.factories import make_contact, make_user, situation
-
-PASSWORD = "correct horse battery"
+from tests.console_helpers import PASSWORD, signed_in_client
 
 
 def sign_in(app, role="staff", email=None):
-    email = email or f"{role}@example.com"
-    with app.app_context():
-        make_user(email, role=role, password=PASSWORD)
-    client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
-    return client
+    return signed_in_client(app, role, email or f"{role}@example.com")
 
 
 def contact_id(app, **fields) -> int:

@@ -11,18 +11,12 @@ from messaging.clock import utcnow
 from messaging.db import db
 from messaging.messages import MessageRequest, send_message
 from messaging.models import AuditEntry, Contact, Message, User
-from seeds.factories import make_contact, make_user
-
-PASSWORD = "correct horse battery"
+from seeds.factories import make_contact
+from tests.console_helpers import signed_in_client
 
 
 def sign_in(app, role="staff", email=None):
-    email = email or f"{role}@example.com"
-    with app.app_context():
-        make_user(email, role=role, password=PASSWORD)
-    client = app.test_client()
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
-    return client
+    return signed_in_client(app, role, email or f"{role}@example.com")
 
 
 def text(response) -> str:

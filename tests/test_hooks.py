@@ -17,20 +17,7 @@ from messaging.models import Contact, Delivery, Message
 from messaging.settings import get_settings
 from messaging.transports import transport_for
 from seeds.factories import make_contact
-from tests.fake_twilio import FakeTwilio
-
-PUBLIC = "https://sealed.example"
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
-def twilio_app(make_app, fake):
-    return make_app(PUBLIC_BASE_URL=PUBLIC, **fake.config())
+from tests.fake_twilio import PUBLIC_BASE_URL as PUBLIC
 
 
 def post_signed(client, token: str, path: str, params: dict, query: str = "", sign_url: str | None = None,

@@ -14,18 +14,6 @@ from messaging.messages import MessageRequest, send_message
 from messaging.transports import transport_for
 from messaging.transports.base import Outgoing, TransportError
 from seeds.factories import make_contact
-from tests.fake_twilio import FakeTwilio
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
-def twilio_app(make_app, fake):
-    return make_app(PUBLIC_BASE_URL="https://sealed.example", **fake.config())
 
 
 def _send(contact, channel="sms", **fields):
