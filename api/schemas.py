@@ -196,7 +196,7 @@ MAX_ID = 2**31 - 1  # the database's integer range; larger ids cannot exist
 
 class MessageIn(Body):
     contact_id: int = Field(ge=1, le=MAX_ID)
-    channel: Literal["sms", "email", "voice"] = Field(
+    channel: Literal[CHANNELS] = Field(
         description="voice: a call speaks standard content; for a secure message it only says one is waiting, "
                     "and the link follows by SMS.")
     template: str | None = Field(None, description="A template's slug; its body is used when no body is given.")

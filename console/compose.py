@@ -23,12 +23,11 @@ from messaging.db import db
 from messaging.decision import Decision
 from messaging.errors import Conflict, ValidationFailed
 from messaging.messages import MessageRequest, Preview, decide_for, preview_message, send_message
-from messaging.models import Contact, Message, Situation, Template
+from messaging.models import CHANNELS, Contact, Message, Situation, Template
 from messaging.settings import get_settings
 
 from .base import SecureView, current_actor
 
-COMPOSE_CHANNELS = ("sms", "email", "voice")
 CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail", "voice": "Voice", "web": "Secure portal"}
 RECOMMENDATION_LABELS = {
     "secure": "send secure",
@@ -116,7 +115,7 @@ def build_request(form: ComposeInput, portal_enabled: bool) -> tuple[MessageRequ
     contact = _get(Contact, form.contact_id)
     if contact is None:
         errors["contact_id"] = "Choose a contact."
-    if form.channel not in COMPOSE_CHANNELS:
+    if form.channel not in CHANNELS:
         errors["channel"] = "Choose SMS, e-mail or a voice call."
     template = _get(Template, form.template_id) if form.template_id else None
     if form.template_id and template is None:
@@ -255,14 +254,14 @@ def sent_notice(message: Message) -> tuple[str, str]:
 def compose_context(form: ComposeInput, panel: Panel, errors: dict[str, str], fixed_contact: bool = False) -> dict:
     """What compose_form.html needs; shared with the conversation page's composer."""
     settings = get_settings()
-    templates = db.session.execute(db.select(Template).where(Template.channel.in_(COMPOSE_CHANNELS))
+    templates = db.session.execute(db.select(Template).where(Template.channel.in_(CHANNELS))
                                    .order_by(Template.name)).scalars().all()
     situations = db.session.execute(db.select(Situation).order_by(Situation.position, Situation.id)).scalars().all()
     contacts = [] if fixed_contact else db.session.execute(
         db.select(Contact).order_by(Contact.last_name, Contact.first_name, Contact.id)).scalars().all()
     return {"form": form, "panel": panel, "errors": errors, "fixed_contact": fixed_contact,
             "templates_by_channel": [(channel, CHANNEL_LABELS[channel], [t for t in templates if t.channel == channel])
-                                     for channel in COMPOSE_CHANNELS],
+                                     for channel in CHANNELS],
             "situations": situations, "contacts": contacts, "portal_enabled": settings.portal_enabled,
             "channel_labels": CHANNEL_LABELS, "recommendation_labels": RECOMMENDATION_LABELS,
             "pin_method_labels": PIN_METHOD_LABELS, "format_time": format_time}

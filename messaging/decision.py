@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 LEVELS = ("one_off", "campaign_step", "template", "global")
+AUTOMATIC_REPLY = "system"  # decided_by of confirmations and help answers: no level chose them
 LEVEL_LABELS = {"one_off": "this message", "campaign_step": "campaign step", "template": "template",
                 "global": "the global default"}
 

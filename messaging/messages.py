@@ -14,7 +14,7 @@ from .db import db
 from .decision import Decision, LevelChoice, SituationRef, decide
 from .errors import Conflict, NotFound, PolicyRefused, ValidationFailed
 from .events import record_event
-from .models import Contact, Delivery, Message, Situation, Template
+from .models import CHANNELS, Contact, Delivery, Message, Situation, Template
 from .rendering import body_context, render_notice, render_text, voice_notice_text
 from .settings import get_settings
 from .tokens import make_link_token
@@ -95,7 +95,7 @@ def _check_content(request: MessageRequest, decision: Decision, settings) -> Dec
 
 def _validate(request: MessageRequest) -> None:
     errors = {}
-    if request.channel not in ("sms", "email", "voice"):
+    if request.channel not in CHANNELS:
         errors["channel"] = "must be sms, email or voice"
     elif not address_for(request.contact, request.channel):
         errors["channel"] = f"the contact has no {'e-mail address' if request.channel == 'email' else 'phone number'}"

@@ -15,6 +15,7 @@ from .audit import Actor, audit
 from .clock import utcnow
 from .crypto import encrypt_content, keyring
 from .db import db
+from .decision import AUTOMATIC_REPLY
 from .models import Contact, Delivery, Message
 
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -73,7 +74,7 @@ def queue_system_text(contact: Contact, phone: str, text: str, kind: str = "cont
     """
     data_key, wrapped = keyring().new_data_key()
     message = Message(contact=contact, direction="out", channel="sms", mode="standard", require_pin=False,
-                      decided_by="system", status="queued", data_key=wrapped,
+                      decided_by=AUTOMATIC_REPLY, status="queued", data_key=wrapped,
                       body_ciphertext=encrypt_content(data_key, text))
     db.session.add(message)
     db.session.add(Delivery(message=message, kind=kind, channel="sms", to_address=phone, next_attempt_at=utcnow()))

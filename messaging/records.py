@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from .audit import Actor, audit
 from .clock import utcnow
 from .db import db
-from .decision import LEVEL_LABELS
+from .decision import AUTOMATIC_REPLY, LEVEL_LABELS
 from .messages import message_content
 from .models import Delivery, Message
 
@@ -20,7 +20,7 @@ def decision_reason(message: Message) -> str:
     """The stored decision as people read it, e.g. ``secure — set by template 'Lab results'``."""
     if not message.decided_by:
         return message.mode  # inbound messages carry no decision
-    if message.decided_by == "system":
+    if message.decided_by == AUTOMATIC_REPLY:
         return f"{message.mode} — automatic reply to the client's text"
     where = LEVEL_LABELS.get(message.decided_by, message.decided_by)
     if message.decided_by == "template" and message.template is not None:
