@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     _load_dotenv(config)
     app.config.update(load_config(app.instance_path))
     app.config.update(config or {})
+    init_proxy_fix(app)
     init_extensions(app)
     console.init_app(app)
     viewer.init_app(app)
@@ -38,6 +39,19 @@ def _load_dotenv(config: dict | None) -> None:
     from dotenv import load_dotenv
 
     load_dotenv(override=False)
+
+
+def init_proxy_fix(app: Flask) -> None:
+    """Trust X-Forwarded-For/-Proto/-Host from ``PROXY_FIX`` proxies, so limits see real client addresses.
+
+    Off by default: without a proxy in front, those headers come from the client and would let
+    anyone pick the address their attempts are counted under.
+    """
+    hops = int(app.config.get("PROXY_FIX") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def init_extensions(app: Flask) -> None:

@@ -12,6 +12,9 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ENCRYPTION_KEYS", "DATABASE_URL", "PUBLIC_BASE_URL")
+# A session-signing key shorter than this can be guessed offline from one captured cookie.
+MIN_SECRET_KEY_LENGTH = 32
+DEFAULT_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 
 
 class ConfigError(RuntimeError):
@@ -65,6 +68,10 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         missing = [name for name in REQUIRED_IN_PRODUCTION if not env.get(name)]
         if missing:
             raise ConfigError("SEALED_ENV=production needs these environment variables: " + ", ".join(missing))
+        if len(env["SECRET_KEY"].strip()) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters "
+                              "with SEALED_ENV=production (e.g. python -c 'import secrets; "
+                              "print(secrets.token_urlsafe(48))')")
 
     secret_key = env.get("SECRET_KEY") or _generated(instance, "secret_key", lambda: secrets.token_urlsafe(48))
     keys = env.get("ENCRYPTION_KEYS") or _generated(instance, "encryption_keys",
@@ -120,6 +127,17 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         # Flask-Limiter strings ("120/minute"); counted in Redis when REDIS_URL is set, else per process.
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT") or "120/minute",
         "VIEWER_POST_LIMIT": env.get("VIEWER_POST_LIMIT") or "10 per minute",
+        # PIN and code checks per client address, across every link.
+        "VIEWER_VERIFY_LIMIT": env.get("VIEWER_VERIFY_LIMIT") or "30 per hour",
+        # Console sign-ins: per address and, separately, per account (a proxy makes all clients one address).
+        "LOGIN_LIMIT": env.get("LOGIN_LIMIT") or "10 per minute",
+        "LOGIN_ACCOUNT_LIMIT": env.get("LOGIN_ACCOUNT_LIMIT") or "20 per hour",
+        # A console session ends this many hours after sign-in, however active (beside the idle timeout).
+        "SESSION_MAX_HOURS": _number(env, "SESSION_MAX_HOURS", 12),
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted; 0 = none.
+        "PROXY_FIX": _number(env, "PROXY_FIX", 0, int),
+        # Largest request body in bytes; larger ones are refused with 413 before anything is read.
+        "MAX_CONTENT_LENGTH": _number(env, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH, int),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -155,7 +173,7 @@ def _check_transports(config: dict) -> None:
 def _check_rate_limits(config: dict) -> None:
     from limits import parse_many
 
-    for name in ("API_RATE_LIMIT", "VIEWER_POST_LIMIT"):
+    for name in ("API_RATE_LIMIT", "VIEWER_POST_LIMIT", "VIEWER_VERIFY_LIMIT", "LOGIN_LIMIT", "LOGIN_ACCOUNT_LIMIT"):
         try:
             parse_many(config[name])
         except ValueError:

@@ -40,6 +40,9 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Part of every console session; raising it (logout, password or role change, deactivation)
+    # ends every session of this user on the server, however old the cookie that carries it.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     @property
     def is_active(self) -> bool:
@@ -123,6 +126,11 @@ class Contact(db.Model):
     marketing_consent_source: Mapped[str | None] = mapped_column(String(100))
     opted_out_at: Mapped[datetime | None]
     pin_hash: Mapped[str | None] = mapped_column(String(255))
+    # The PIN is one secret across all of the contact's links, so wrong guesses count here too.
+    pin_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    pin_locked_until: Mapped[datetime | None]
+    # Consecutive locks since the last successful verification: each lasts four times the one before.
+    pin_lock_count: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -194,6 +202,7 @@ class Message(db.Model):
     token_version: Mapped[int] = mapped_column(default=1)
     pin_failures: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
+    pin_lock_count: Mapped[int] = mapped_column(default=0, server_default="0")
     notices_sent: Mapped[int] = mapped_column(default=0)
     unread_flagged_at: Mapped[datetime | None]
     # The provider's id of an inbound message (Twilio MessageSid): a webhook retried is stored once.
@@ -302,6 +311,8 @@ class OneTimeCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # Wrong answers claimed against this code (claimed before the check, so parallel guesses count).
+    failures: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class OutboxEntry(db.Model):
