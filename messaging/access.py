@@ -8,15 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-
 from .clock import utcnow
-from .codes import CodeRefused, IssuedCode, code_checker, issue_code
+from .codes import CodeRefused, IssuedCode, check_code, issue_code
 from .crypto import encrypt_content, keyring
 from .db import db
 from .errors import Conflict, ValidationFailed
 from .events import record_event
-from .models import Message
+from .lockout import active_lock, claim_pin_attempt, clear_message_lock
+from .models import Message, MessageEvent
 from .pins import check_pin
 from .settings import get_settings
 from .tokens import read_link_token
@@ -24,6 +23,8 @@ from .tokens import read_link_token
 # Links are also bounded by the message's own expires_at; this only caps the signature's age.
 MAX_LINK_AGE_SECONDS = 91 * 24 * 3600
 MAX_REPLY_LENGTH = 5000
+# Opens of one link within this window share one link_opened row (its count grows instead).
+LINK_OPEN_WINDOW = timedelta(minutes=5)
 
 
 def resolve_link(token: str) -> Message | None:
@@ -44,8 +45,23 @@ def resolve_link(token: str) -> Message | None:
 
 
 def note_link_opened(message: Message, ip: str | None) -> None:
-    """A GET of the link: a person or a link scanner saw the landing page. Consumes nothing."""
-    record_event(message, "link_opened", ip=ip)
+    """A GET of the link: a person or a link scanner saw the landing page. Consumes nothing.
+
+    Repeated opens within a few minutes add to the last row's count instead of adding rows,
+    so the count stays useful and a reload loop cannot grow the table.
+    """
+    now = utcnow()
+    last = db.session.execute(
+        db.select(MessageEvent).where(MessageEvent.message_id == message.id, MessageEvent.kind == "link_opened",
+                                      MessageEvent.at > now - LINK_OPEN_WINDOW)
+        .order_by(MessageEvent.id.desc()).limit(1)).scalar_one_or_none()
+    if last is None:
+        record_event(message, "link_opened", ip=ip, opens=1)
+        return
+    detail = dict(last.detail or {})
+    detail["opens"] = int(detail.get("opens", 1)) + 1
+    detail["last_at"] = now.isoformat()
+    last.detail = detail  # a new dict, so the JSON column is seen as changed
 
 
 def identity_method(message: Message) -> str | None:
@@ -61,12 +77,22 @@ def identity_method(message: Message) -> str | None:
     return "contact_pin"
 
 
+def locked_until(message: Message) -> datetime | None:
+    """When the lock on this message ends (its own, or its contact's PIN lock), or None."""
+    return active_lock(message)
+
+
 def attempts_left(message: Message) -> int:
-    """Wrong answers still allowed before the message locks (the full allowance once a lock ran out)."""
+    """Wrong PINs still allowed before the message locks (the full allowance once a lock ran out)."""
     limit = get_settings().max_pin_attempts
-    if message.locked_until is not None and locked_until(message) is None:
-        return limit
-    return max(0, limit - (message.pin_failures or 0))
+    now = utcnow()
+    used = 0
+    for failures, until in ((message.pin_failures, message.locked_until),
+                            (message.contact.pin_failures, message.contact.pin_locked_until)):
+        if until is not None and until <= now:
+            failures = 0  # that lock ran out: its count starts afresh
+        used = max(used, failures or 0)
+    return max(0, limit - used)
 
 
 @dataclass(frozen=True)
@@ -74,66 +100,55 @@ class PinOutcome:
     ok: bool
     locked_until: datetime | None = None
     attempts_left: int | None = None
+    # Set when a one-time code cannot be tried any more (too many wrong answers, expired, none sent).
+    code_refused: str | None = None
 
 
-def locked_until(message: Message) -> datetime | None:
-    """When the current lock ends, or None. A lock always ends by itself."""
-    if message.locked_until is not None and message.locked_until > utcnow():
-        return message.locked_until
-    return None
+def check_pin_attempt(message: Message, candidate: str, ip: str | None) -> PinOutcome:
+    """Check the contact's PIN: claim the attempt first, then spend the slow hash on it.
 
-
-def check_identity(message: Message, candidate: str, ip: str | None, contact_pin_hash: str | None,
-                   code_checker=None) -> PinOutcome:
-    """Check a PIN (or one-time code through ``code_checker``), counting wrong attempts.
-
-    During a lock even the right PIN is refused. The failure counter is incremented in SQL so
-    concurrent guesses cannot slip past the limit.
+    Commits the claim before checking (see messaging.lockout); the caller commits the outcome.
     """
     settings = get_settings()
-    until = locked_until(message)
-    if until is not None:
+    claim = claim_pin_attempt(message, settings.max_pin_attempts, settings.lockout_minutes)
+    if not claim.granted:
         record_event(message, "pin_failed", ip=ip, during_lock=True)
-        return PinOutcome(ok=False, locked_until=until)
-    if message.locked_until is not None:  # an earlier lock has run out: start afresh
-        message.locked_until = None
-        message.pin_failures = 0
-
-    if code_checker is not None:
-        ok = code_checker(candidate)
-    else:
-        ok = check_pin(contact_pin_hash, candidate)
-    if ok:
-        message.pin_failures = 0
-        record_event(message, "verified", ip=ip)
+        return PinOutcome(ok=False, locked_until=locked_until(message))
+    if check_pin(message.contact.pin_hash, candidate):
+        _verified(message, ip, via="pin")
         return PinOutcome(ok=True)
-
-    db.session.execute(update(Message).where(Message.id == message.id)
-                       .values(pin_failures=Message.pin_failures + 1))
-    db.session.refresh(message, ["pin_failures"])
     record_event(message, "pin_failed", ip=ip)
-    if message.pin_failures >= settings.max_pin_attempts:
-        message.locked_until = utcnow() + timedelta(minutes=settings.lockout_minutes)
-        message.pin_failures = 0
-        record_event(message, "locked", ip=ip, until=message.locked_until.isoformat())
-        return PinOutcome(ok=False, locked_until=message.locked_until)
-    return PinOutcome(ok=False, attempts_left=settings.max_pin_attempts - message.pin_failures)
+    if claim.locks_until is not None:
+        record_event(message, "locked", ip=ip, until=claim.locks_until.isoformat(),
+                     lock_number=max(message.pin_lock_count, message.contact.pin_lock_count))
+        return PinOutcome(ok=False, locked_until=claim.locks_until)
+    return PinOutcome(ok=False, attempts_left=claim.attempts_left)
 
 
-def prove_identity(message: Message, candidate: str, ip: str | None) -> PinOutcome:
-    """Check the contact's PIN or the live one-time code, whichever the message asks for."""
-    if identity_method(message) == "one_time_code":
-        return check_identity(message, candidate, ip, None, code_checker=code_checker(message))
-    return check_identity(message, candidate, ip, message.contact.pin_hash)
+def check_code_attempt(message: Message, candidate: str, ip: str | None) -> PinOutcome:
+    """Check a one-time code. It has its own claimed counter; a right code also lifts a PIN lock."""
+    result = check_code(message, candidate)
+    if result.ok:
+        _verified(message, ip, via="code")
+        return PinOutcome(ok=True)
+    record_event(message, "pin_failed", ip=ip, method="one_time_code", reason=result.refused)
+    return PinOutcome(ok=False, attempts_left=result.attempts_left, code_refused=result.refused)
+
+
+def _verified(message: Message, ip: str | None, via: str) -> None:
+    was_locked = locked_until(message)
+    clear_message_lock(message)
+    record_event(message, "verified", ip=ip, via=via, lifted_lock=True if was_locked else None)
 
 
 def request_code(message: Message, ip: str | None) -> IssuedCode:
-    """The reader's "send me a code". Refused (CodeRefused) during a lock and where no code is used."""
-    if identity_method(message) != "one_time_code":
+    """The reader's "send me a code": for code messages, and for any message while a lock holds.
+
+    A code to the number or address on file proves possession of that channel, so it may open a
+    message whose PIN is locked. Refused (CodeRefused) where the PIN is the way in and no lock holds.
+    """
+    if identity_method(message) != "one_time_code" and locked_until(message) is None:
         raise CodeRefused("This message is opened with your PIN, not a code.", code="not_code_method")
-    until = locked_until(message)
-    if until is not None:
-        raise CodeRefused("This message is locked after too many wrong attempts.", code="locked")
     return issue_code(message, ip)
 
 

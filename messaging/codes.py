@@ -2,12 +2,12 @@
 
 A code lives 10 minutes, is stored only as an argon2 hash, can be used once, and a newer code
 replaces the older ones. The plain code exists in exactly one other place until it is sent: the
-code delivery's sealed payload, because deliveries are rendered at send time.
+code delivery's sealed payload, because deliveries are rendered at send time. The delivery engine
+clears that payload in the transaction that records the send; a failed attempt keeps it for the retry.
 """
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,14 +18,15 @@ from .crypto import keyring
 from .db import db
 from .errors import Conflict
 from .events import record_event
-from .models import Delivery, Message, OneTimeCode
+from .models import Contact, Delivery, Message, OneTimeCode
 from .passwords import hash_secret, verify_secret
 from .transports.base import TransportError
 
 CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=10)
 RESEND_INTERVAL = timedelta(seconds=60)
-MAX_CODES_PER_HOUR = 5  # each code is an SMS or e-mail someone pays for; the limit stops a pump
+MAX_CODES_PER_HOUR = 5  # per contact: each code is an SMS or e-mail someone pays for; the limit stops a pump
+MAX_CODE_FAILURES = 3  # wrong answers one code takes before it is spent
 OTHER_CHANNEL = {"sms": "email", "email": "sms"}
 CHANNEL_LABELS = {"sms": "text message", "email": "e-mail"}
 
@@ -119,11 +120,17 @@ def issue_code(message: Message, ip: str | None) -> IssuedCode:
         wait = int((RESEND_INTERVAL - (now - last)).total_seconds()) + 1
         raise CodeRefused(f"A code was sent moments ago. You can ask for another in {wait} seconds.",
                           retry_after=wait, code="too_soon")
+    # Codes are capped per contact, across all of its links. Taking the contact's row lock first
+    # (a no-op UPDATE: a write lock on SQLite, a row lock on PostgreSQL) makes the count and the
+    # insert one step, so parallel requests cannot each see room for one more.
+    db.session.execute(update(Contact).where(Contact.id == message.contact_id)
+                       .values(updated_at=Contact.updated_at).execution_options(synchronize_session=False))
     recent = db.session.execute(
-        db.select(func.count(OneTimeCode.id)).where(OneTimeCode.message_id == message.id,
-                                                    OneTimeCode.created_at > now - timedelta(hours=1))).scalar()
+        db.select(func.count(OneTimeCode.id)).join(Message, Message.id == OneTimeCode.message_id)
+        .where(Message.contact_id == message.contact_id,
+               OneTimeCode.created_at > now - timedelta(hours=1))).scalar()
     if recent >= MAX_CODES_PER_HOUR:
-        raise CodeRefused("Too many codes were sent for this message in the last hour. "
+        raise CodeRefused("Too many codes were sent to you in the last hour. "
                           "Please try again later.", retry_after=3600, code="too_many")
 
     # A newer code replaces the older ones, so exactly one code is live at a time.
@@ -149,22 +156,45 @@ def live_code(message: Message) -> OneTimeCode | None:
         .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def code_checker(message: Message) -> Callable[[str], bool]:
-    """A checker for ``access.check_identity``: True once for the right, live code.
+@dataclass(frozen=True)
+class CodeCheck:
+    """The outcome of one code answer: ok, or why not and how many answers the code has left."""
 
-    The claim is a conditional UPDATE, so two requests racing with the same code cannot both win.
+    ok: bool
+    attempts_left: int = 0
+    refused: str | None = None  # "no_code" (none live) or "spent" (too many wrong answers)
+
+
+def check_code(message: Message, candidate: str) -> CodeCheck:
+    """Check an answer against the live code; each answer is claimed before the slow hash runs.
+
+    The claim (``failures < MAX_CODE_FAILURES``, rowcount checked) is committed first, so parallel
+    answers cannot try a code more than three times; the use is a second claim (``used_at IS NULL``),
+    so two requests racing with the right code cannot both open the message.
     """
-    def check(candidate: str) -> bool:
-        candidate = (candidate or "").strip().replace(" ", "")
-        code = live_code(message)
-        if not verify_secret(code.code_hash if code else None, candidate):
-            return False
-        claimed = db.session.execute(
+    candidate = (candidate or "").strip().replace(" ", "")
+    code = live_code(message)
+    if code is None:
+        return CodeCheck(ok=False, refused="no_code")
+    claimed = db.session.execute(
+        update(OneTimeCode).where(OneTimeCode.id == code.id, OneTimeCode.used_at.is_(None),
+                                  OneTimeCode.expires_at > utcnow(), OneTimeCode.failures < MAX_CODE_FAILURES)
+        .values(failures=OneTimeCode.failures + 1).execution_options(synchronize_session=False))
+    # Read our own count before committing: later claims from parallel requests are not ours.
+    failures = db.session.execute(db.select(OneTimeCode.failures).where(OneTimeCode.id == code.id)).scalar()
+    db.session.commit()
+    if claimed.rowcount != 1:
+        return CodeCheck(ok=False, refused="spent")
+    if verify_secret(code.code_hash, candidate):
+        used = db.session.execute(
             update(OneTimeCode).where(OneTimeCode.id == code.id, OneTimeCode.used_at.is_(None))
-            .values(used_at=utcnow()).execution_options(synchronize_session=False))
-        return claimed.rowcount == 1
-
-    return check
+            .values(used_at=utcnow(), failures=OneTimeCode.failures - 1)
+            .execution_options(synchronize_session=False))
+        if used.rowcount == 1:
+            return CodeCheck(ok=True)
+        return CodeCheck(ok=False, refused="no_code")
+    left = max(0, MAX_CODE_FAILURES - failures)
+    return CodeCheck(ok=False, attempts_left=left)
 
 
 def code_text(org_name: str, code: str) -> str:

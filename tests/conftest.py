@@ -172,6 +172,21 @@ def live_server(make_app):
     server.stop()
 
 
+@pytest.fixture
+def make_live_server(make_app):
+    """Serve an app built with config overrides on 127.0.0.1 (threaded); stopped after the test."""
+    servers = []
+
+    def build(**overrides):
+        server = LiveServer(make_app(**overrides)).start()
+        servers.append(server)
+        return server
+
+    yield build
+    for server in servers:
+        server.stop()
+
+
 # --- Playwright with Debian's Chromium (never Playwright's own download) ---
 
 @pytest.fixture(scope="session")

@@ -57,7 +57,11 @@ def test_link_previews_fetching_the_link_many_times_never_count_as_viewed(ctx, c
     db.session.refresh(message)
     assert message.viewed_at is None
     kinds = event_kinds(message)
-    assert "viewed" not in kinds and kinds.count("link_opened") == 3
+    assert "viewed" not in kinds and "link_opened" in kinds
+    # Opens within a few minutes share one row whose count grows: the table stays bounded.
+    opened = db.session.execute(db.select(MessageEvent).filter_by(message_id=message.id, kind="link_opened")
+                                ).scalars().all()
+    assert len(opened) == 1 and opened[0].detail["opens"] == 3
 
 
 def test_without_a_pin_the_open_message_button_shows_the_content_and_records_viewed(ctx, client):

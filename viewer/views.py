@@ -9,24 +9,26 @@ import hashlib
 import re
 from datetime import datetime
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 
 from extensions import limiter
 from messaging.access import (
     MAX_REPLY_LENGTH,
+    PinOutcome,
     add_reply,
     attempts_left,
+    check_code_attempt,
+    check_pin_attempt,
     identity_method,
     locked_until,
     mark_viewed,
     note_link_opened,
-    prove_identity,
     request_code,
     resolve_link,
 )
 from messaging.clock import utcnow
-from messaging.codes import CODE_LIFETIME, CodeRefused, code_route
+from messaging.codes import CODE_LIFETIME, MAX_CODE_FAILURES, CodeRefused, code_route
 from messaging.db import db
 from messaging.errors import ValidationFailed
 from messaging.messages import message_content
@@ -71,6 +73,20 @@ def _ip_and_token() -> str:
 post_limit = limiter.shared_limit(_post_limit, scope="viewer-post", key_func=_ip_and_token, methods=["POST"])
 
 
+def _verify_limit() -> str:
+    return current_app.config["VIEWER_VERIFY_LIMIT"]
+
+
+def _checked_a_secret(_response: Response) -> bool:
+    return bool(g.get("checked_a_secret"))
+
+
+# PINs and codes checked per client address across every link: one address cannot spread its
+# guesses over many links. Only requests that really checked a secret are counted.
+verify_limit = limiter.shared_limit(_verify_limit, scope="viewer-verify", key_func=get_remote_address,
+                                    methods=["POST"], deduct_when=_checked_a_secret)
+
+
 def client_ip() -> str | None:
     return request.remote_addr
 
@@ -104,14 +120,16 @@ def _gate(message: Message, token: str, status: int = 200, **extra) -> tuple[str
     """The landing page: what the reader must do next (open, enter PIN, get a code) or the lock."""
     method = identity_method(message)
     until = locked_until(message)
-    route = code_route(message) if method == "one_time_code" else None
+    # A code to the address on file proves possession of it, so it is offered during a lock too.
+    code_way = method == "one_time_code" or until is not None
+    route = code_route(message) if code_way else None
     settings = get_settings()
     context = {
-        "token": token, "method": method, "locked_until": until,
+        "token": token, "method": method, "locked_until": until, "code_way": code_way,
         "locked_minutes": minutes_from_now(until) if until else None,
         "attempts_left": attempts_left(message), "max_attempts": settings.max_pin_attempts,
         "lockout_minutes": settings.lockout_minutes, "route": route,
-        "code_minutes": int(CODE_LIFETIME.total_seconds() // 60),
+        "code_minutes": int(CODE_LIFETIME.total_seconds() // 60), "code_attempts": MAX_CODE_FAILURES,
     }
     context.update(extra)
     return render_template("viewer/landing.html", **context), status
@@ -150,32 +168,55 @@ def landing(token: str):
 
 @bp.post("/<token>")
 @post_limit
+@verify_limit
 def open_message(token: str):
     message = resolve_link(token)
     if message is None:
         return not_found()
     method = identity_method(message)
     if method is not None:
-        field = "code" if method == "one_time_code" else "pin"
-        candidate = (request.form.get(field) or "").strip().replace(" ", "")
-        shape = CODE_SHAPE if method == "one_time_code" else PIN_SHAPE
-        if locked_until(message) is None and not shape.match(candidate):
-            # Not a possible answer, so not a guess: say what is expected instead of counting it.
-            expected = "the 6-digit code" if method == "one_time_code" else "your PIN (4 to 8 digits)"
-            return _gate(message, token, 422, error=f"Enter {expected}.")
-        outcome = prove_identity(message, candidate, client_ip())
+        outcome = _prove(message, method)
+        if not isinstance(outcome, PinOutcome):
+            return _gate(message, token, 422, error=outcome)
         db.session.commit()
-        if outcome.locked_until is not None:
-            return _gate(message, token, 423)
         if not outcome.ok:
-            what = "code" if method == "one_time_code" else "PIN"
-            left = outcome.attempts_left
-            return _gate(message, token, 403,
-                         error=f"That {what} is not right. {left} attempt{'s' if left != 1 else ''} left "
-                               "before the message locks.")
+            return _refused(message, token, outcome)
     mark_viewed(message, client_ip())
     db.session.commit()
     return _content(message, token, make_view_grant(message.public_id, message.token_version))
+
+
+def _prove(message: Message, method: str) -> PinOutcome | str:
+    """Check the posted PIN or code; a string is what to ask for instead when the answer cannot be one."""
+    by_code = method == "one_time_code" or "code" in request.form
+    field, shape = ("code", CODE_SHAPE) if by_code else ("pin", PIN_SHAPE)
+    candidate = (request.form.get(field) or "").strip().replace(" ", "")
+    if not shape.match(candidate) and (by_code or locked_until(message) is None):
+        # Not a possible answer, so not a guess: say what is expected instead of counting it.
+        return "Enter the 6-digit code." if by_code else "Enter your PIN (4 to 8 digits)."
+    g.checked_a_secret = True
+    if by_code:
+        return check_code_attempt(message, candidate, client_ip())
+    return check_pin_attempt(message, candidate, client_ip())
+
+
+def _refused(message: Message, token: str, outcome: PinOutcome) -> tuple[str, int]:
+    by_code = "code" in request.form or identity_method(message) == "one_time_code"
+    if outcome.code_refused == "no_code":
+        return _gate(message, token, 403, error="This code is no longer valid. Ask for a new code.")
+    if outcome.code_refused == "spent" or (by_code and outcome.attempts_left == 0):
+        return _gate(message, token, 403, error="This code has had too many wrong answers. "
+                                                "Ask for a new code.")
+    if outcome.locked_until is not None:
+        return _gate(message, token, 423)
+    left = outcome.attempts_left
+    if by_code:
+        what = "That code is not right."
+        rest = f"{left} more tr{'ies' if left != 1 else 'y'} with this code."
+    else:
+        what = "That PIN is not right."
+        rest = f"{left} attempt{'s' if left != 1 else ''} left before the message locks."
+    return _gate(message, token, 403, error=f"{what} {rest}")
 
 
 @bp.post("/<token>/code")
@@ -200,6 +241,9 @@ def reply(token: str):
     message = resolve_link(token)
     if message is None:
         return not_found()
+    if locked_until(message) is not None:
+        # A lock hides the content on every path, a re-read through the reply form included.
+        return _gate(message, token, 423)
     if not get_settings().replies_allowed:
         return _notice("Replies are turned off", "This message cannot be answered here. "
                        "Please contact the sender another way.", 403, token)
