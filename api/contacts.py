@@ -1,7 +1,7 @@
 """Contacts: create, read, set a PIN, read the conversation thread."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import after_this_request, current_app
 
 from messaging import contacts as contact_core
 from messaging.conversations import read_thread
@@ -53,11 +53,18 @@ def set_pin(contact_id: int, body: PinIn) -> None:
     db.session.commit()
 
 
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @operation("/contacts/<int:contact_id>/thread", "GET", summary="Read a contact's conversation", tag="contacts",
            response=ThreadOut, errors=(404,))
 def read_contact_thread(contact_id: int) -> ThreadOut:
-    """Every message to and from the contact, oldest first, with content. Each call is audited."""
+    """Every message to and from the contact, oldest first, with content. Each call is audited.
+    The answer carries `Cache-Control: no-store`: no cache on the way may keep decrypted content."""
     contact = get_contact(contact_id)
+    after_this_request(_no_store)
     items = read_thread(contact, current_actor(), purpose="api")
     db.session.commit()  # the audit entry of this read
     return ThreadOut(contact_id=contact.id, messages=[

@@ -21,14 +21,15 @@ from sqlalchemy import String, cast
 from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 
-from messaging.accounts import revoke_api_key, set_user_active
+from messaging.accounts import change_role, revoke_api_key, set_user_active
 from messaging.contacts import contact_fields, create_contact, normalise_phone, set_contact_pin, update_contact
 from messaging.db import db
 from messaging.errors import Conflict, ValidationFailed
+from messaging.lockout import active_lock, contact_lock, unlock_contact
 from messaging.models import CHANNELS, MESSAGE_STATUSES, MODES, ROLES, ApiKey, AuditEntry, Contact, Message, User
 from messaging.pins import InvalidPin
-from messaging.records import decision_reason, locked_until, open_message_content
-from messaging.users import MIN_PASSWORD_LENGTH, create_api_key, create_user
+from messaging.records import decision_reason, open_message_content
+from messaging.users import MIN_PASSWORD_LENGTH, create_api_key, create_user, reset_password
 
 from .base import AdminModelView, SecureModelView, current_actor
 
@@ -142,13 +143,15 @@ def search_term(search: str | None) -> str | None:
 
 class ContactView(RecordView):
     column_list = ("first_name", "last_name", "phone", "email", "tags", "sms_consent", "marketing_consent",
-                   "opted_out_at", "has_pin", "conversation")
+                   "opted_out_at", "has_pin", "pin_locked_until", "conversation")
     column_details_list = ("first_name", "last_name", "phone", "email", "tags", "sms_consent", "sms_consent_at",
                            "marketing_consent", "marketing_consent_at", "marketing_consent_source",
-                           "opted_out_at", "has_pin", "form_data", "created_at", "updated_at", "conversation")
+                           "opted_out_at", "has_pin", "pin_locked_until", "pin_failures", "form_data", "created_at",
+                           "updated_at", "conversation")
     column_labels = {"first_name": "First name", "last_name": "Last name", "phone": "Phone",
                      "email": "E-mail", "sms_consent": "SMS consent", "marketing_consent": "Marketing consent",
                      "opted_out_at": "Opted out", "has_pin": "PIN", "sms_consent_at": "SMS consent changed",
+                     "pin_locked_until": "PIN lock", "pin_failures": "Wrong PINs since last success",
                      "marketing_consent_at": "Marketing consent changed",
                      "marketing_consent_source": "Marketing consent source", "form_data": "Form data"}
     column_searchable_list = ("first_name", "last_name", "phone", "email")
@@ -175,7 +178,14 @@ class ContactView(RecordView):
     def _conversation(view, context, model, name):
         return link(conversation_url(model.id), "Conversation")
 
-    column_formatters = {"tags": _tags, "opted_out_at": _opted_out, "has_pin": _pin, "conversation": _conversation}
+    def _pin_lock(view, context, model, name):
+        until = contact_lock(model)
+        if until is None:
+            return ""
+        return Markup('<span class="badge badge-danger">locked</span> until {}').format(format_time(until))
+
+    column_formatters = {"tags": _tags, "opted_out_at": _opted_out, "has_pin": _pin, "conversation": _conversation,
+                         "pin_locked_until": _pin_lock}
 
     def get_empty_list_message(self) -> str:
         if request.args.get("search") or any(k.startswith("flt") for k in request.args):
@@ -242,6 +252,20 @@ class ContactView(RecordView):
                            return_url=self.get_url(".details_view", id=contact.id))
         return body, 422 if error else 200
 
+    def render(self, template, **kwargs):
+        # The details page shows a PIN lock and its Unlock button.
+        return super().render(template, contact_lock=contact_lock, format_time=format_time, **kwargs)
+
+    @expose("/unlock/", methods=("POST",))
+    def unlock_view(self):
+        contact = self.get_one(request.args.get("id", ""))
+        if contact is None:
+            abort(404)
+        unlock_contact(current_actor(), contact)
+        db.session.commit()
+        flash(f"{contact.full_name} is unlocked: their links accept the PIN again.", "success")
+        return redirect(self.get_url(".details_view", id=contact.id))
+
     @expose("/pin/clear/", methods=("GET", "POST"))
     def pin_clear_view(self):
         contact = self.get_one(request.args.get("id", ""))
@@ -296,7 +320,7 @@ class MessageView(RecordView):
         return decision_reason(model)
 
     def _locked(view, context, model, name):
-        until = locked_until(model)
+        until = active_lock(model)
         if until is None:
             return ""
         return Markup('<span class="badge badge-danger">locked until {}</span>').format(format_time(until))
@@ -360,9 +384,17 @@ class UserView(AdminModelView):
     form = UserForm
 
     def _state(view, context, model, name):
+        own = model.id == current_actor().user_id
+        css = "btn btn-sm btn-outline-secondary mr-1"
+        actions = [link(view.get_url(".role_view", id=model.id), "Change role…", css),
+                   link(url_for("account.index"), "Change password…", css) if own
+                   else link(view.get_url(".password_reset_view", id=model.id), "Reset password…", css)]
         if model.active:
-            return link(view.get_url(".deactivate_view", id=model.id), "Deactivate…", "btn btn-sm btn-outline-danger")
-        return post_button(view.get_url(".reactivate_view", id=model.id), "Reactivate")
+            actions.append(link(view.get_url(".deactivate_view", id=model.id), "Deactivate…",
+                                "btn btn-sm btn-outline-danger"))
+        else:
+            actions.append(post_button(view.get_url(".reactivate_view", id=model.id), "Reactivate"))
+        return Markup("").join(actions)
 
     column_formatters = {"state": _state}
 
@@ -405,6 +437,65 @@ class UserView(AdminModelView):
         db.session.commit()
         flash(f"{user.email} can sign in again.", "success")
         return redirect(self.get_url(".index_view"))
+
+    @expose("/role/", methods=("GET", "POST"))
+    def role_view(self):
+        user = self.get_one(request.args.get("id", ""))
+        if user is None:
+            abort(404)
+        back = self.get_url(".index_view")
+        if request.method == "GET":
+            role = request.args.get("role", "")
+            if role not in ROLES or role == user.role:
+                role = next(r for r in ROLES if r != user.role)
+            own = ""
+            if user.id == current_actor().user_id:
+                own = " You will be signed out, and have the new role when you sign in again."
+            return self.render("console/records_confirm.html", title="Change role",
+                               question=f"Change the role of {user.email} from {user.role} to {role}? They are "
+                               f"signed out of every session and have the new role when they sign in again.{own}",
+                               action_url=self.get_url(".role_view", id=user.id), button=f"Make {role}",
+                               cancel_url=back, danger=False, hidden={"role": role})
+        old = user.role
+        try:
+            change_role(current_actor(), user, request.form.get("role", ""))
+        except (Conflict, ValidationFailed) as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(back)
+        db.session.commit()
+        if user.role == old:
+            flash(f"{user.email} is {old} already.", "info")
+        else:
+            flash(f"{user.email} is now {user.role}; their sessions have ended.", "success")
+        return redirect(back)
+
+    @expose("/reset-password/", methods=("GET", "POST"))
+    def password_reset_view(self):
+        user = self.get_one(request.args.get("id", ""))
+        if user is None:
+            abort(404)
+        back = self.get_url(".index_view")
+        if user.id == current_actor().user_id:
+            flash("Change your own password here: it asks for your current one.", "info")
+            return redirect(url_for("account.index"))
+        if request.method == "GET":
+            return confirm_page(self, "Reset password", f"Give {user.email} a new password? Their current password "
+                                "stops working and they are signed out of every session. The new password is shown "
+                                "to you once, on the next page, to pass on to them.",
+                                self.get_url(".password_reset_view", id=user.id), "Reset password", back)
+        try:
+            plain = reset_password(current_actor(), user)
+        except Conflict as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(back)
+        db.session.commit()
+        # Like a new API key: shown on this response only, never through the session or a redirect.
+        response = make_response(self.render("console/records_password_reset.html", user=user, plain=plain,
+                                             return_url=back))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 # --- API keys (admin) ---

@@ -62,3 +62,23 @@ def test_rates_and_transports_are_read_from_the_environment(tmp_path):
     assert config["API_RATE_LIMIT"] == "30/minute" and config["VIEWER_POST_LIMIT"] == "5 per minute"
     assert config["EMAIL_TRANSPORT"] == "smtp" and config["SMTP_SECURITY"] == "starttls"
     assert config["SMTP_PORT"] == 587 and config["SMS_RATE_PER_SECOND"] == 2.5
+
+
+PRODUCTION = {"SEALED_ENV": "production", "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+              "DATABASE_URL": "postgresql://u@h/db", "PUBLIC_BASE_URL": "https://msg.example.org"}
+
+
+def test_production_refuses_a_secret_key_shorter_than_32_characters_and_names_it(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        load_config(str(tmp_path), env={**PRODUCTION, "SECRET_KEY": "s" * 31})
+    assert "SECRET_KEY must be at least 32 characters" in str(error.value)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config(str(tmp_path), env={**PRODUCTION, "SECRET_KEY": "  " + "s" * 30 + "  "})  # spaces do not count
+
+
+def test_production_accepts_a_secret_key_of_32_characters_or_more(tmp_path):
+    for key in ("s" * 32, "k" * 64):
+        config = load_config(str(tmp_path), env={**PRODUCTION, "SECRET_KEY": key})
+        assert config["SECRET_KEY"] == key and config["SEALED_ENV"] == "production"
+        assert config["SESSION_COOKIE_SECURE"] is True
+    assert not (tmp_path / "secret_key").exists()  # nothing generated in production
