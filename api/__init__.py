@@ -45,3 +45,4 @@ def init_app(app: Flask) -> None:
     # Bearer keys are not sent automatically by browsers, so CSRF tokens protect nothing here.
     csrf.exempt(bp)
     app.register_blueprint(bp)
+    errors.register_app(app)

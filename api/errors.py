@@ -1,9 +1,9 @@
 """Every error of the API as JSON: ``{"error": {"code", "message", "fields"}}``."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Flask, Response, jsonify, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 from messaging.db import db
 from messaging.errors import Conflict, NotFound, SealedError, ValidationFailed
@@ -95,11 +95,56 @@ def register(bp: Blueprint) -> None:
 
     @bp.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        db.session.rollback()
         status = exc.code or 500
         message = exc.description or exc.name
         if status == 429:
             message = f"Too many requests: the limit is {exc.description}. Try again later."
+        elif status == 413:
+            message = too_large_message()
+        elif status >= 500:
+            message = "Something went wrong on our side; nothing was saved. Try again, or contact support."
         headers = {}
         if exc.response is not None and "Retry-After" in exc.response.headers:
             headers["Retry-After"] = exc.response.headers["Retry-After"]
         return error_response(status, HTTP_CODES.get(status, "error"), message, headers=headers)
+
+    # By code as well: Flask prefers an app-wide handler for a code (a face's 413 page) over a
+    # blueprint's handler for the class, and the API answers JSON whatever other faces register.
+    for code in default_exceptions:
+        bp.register_error_handler(code, http_error)
+
+
+def too_large_message() -> str:
+    limit = request.max_content_length
+    if not limit:
+        return "The request body is too large."
+    size = f"{limit / (1024 * 1024):g} MiB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
+    return f"The request body is too large: at most {size} are accepted."
+
+
+def is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+def register_app(app: Flask) -> None:
+    """JSON for every error under /api/, also where no API route matched (so no blueprint handler ran)."""
+
+    @app.after_request
+    def json_errors_under_api(response: Response) -> Response:
+        if response.status_code < 400 or response.is_json or not is_api_path(request.path):
+            return response
+        status = response.status_code
+        if status == 404:
+            path = request.path if request.path.isprintable() else repr(request.path)
+            message = f"There is no API endpoint {request.method} {path}; see /api/v1/openapi.json."
+        elif status == 413:
+            message = too_large_message()
+        else:
+            known = default_exceptions.get(status)
+            message = known.description if known is not None else "The request failed."
+        answer = error_response(status, HTTP_CODES.get(status, "error"), message)
+        for name in ("Allow", "Retry-After"):
+            if name in response.headers:
+                answer.headers[name] = response.headers[name]
+        return answer

@@ -1,16 +1,21 @@
 """Messages: preview, send, read status and events, revoke."""
 from __future__ import annotations
 
+import re
+
 from messaging import messages as message_core
 from messaging.db import db
 from messaging.decision import LEVELS
 from messaging.errors import NotFound, ValidationFailed
+from messaging.lockout import active_lock
 from messaging.models import Contact, Message, Situation, Template
-from messaging.records import decision_reason, locked_until
+from messaging.records import decision_reason
 
 from .auth import current_actor
 from .registry import operation
 from .schemas import EventOut, MessageIn, MessageOut, PreviewOut, WarningOut
+
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def message_request(body: MessageIn) -> message_core.MessageRequest:
@@ -37,6 +42,9 @@ def message_request(body: MessageIn) -> message_core.MessageRequest:
 
 
 def find_message(message_id: str) -> Message:
+    # Public ids are url-safe base64; anything else (a NUL byte PostgreSQL refuses, say) names no message.
+    if not PUBLIC_ID.fullmatch(message_id):
+        raise NotFound(f"No message with id {message_id!r}.")
     try:
         return message_core.get_message(message_id)
     except NotFound:
@@ -55,7 +63,7 @@ def message_out(message: Message) -> MessageOut:
         warnings=[WarningOut(code=w.get("code", ""), message=w.get("message", "")) for w in message.warnings or []],
         status=message.status, suppressed_reason=message.suppressed_reason, created_at=message.created_at,
         send_at=message.send_at, expires_at=message.expires_at, viewed_at=message.viewed_at,
-        revoked_at=message.revoked_at, locked_until=locked_until(message),
+        revoked_at=message.revoked_at, locked_until=active_lock(message),
         events=[EventOut.model_validate(event) for event in message.events])
 
 

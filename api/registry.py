@@ -14,12 +14,17 @@ from functools import wraps
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import LimitedStream
 
 from .auth import require_key
 from .errors import ApiError, fields_from_pydantic
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab, newline, return
+SURROGATES = re.compile(r"[\ud800-\udfff]")  # JSON's "\ud800" escapes decode to text no database can store
+# No body of this API nests deeper than a few levels; deeper input only costs recursion further on.
+MAX_JSON_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -42,9 +47,12 @@ OPERATIONS: dict[str, Operation] = {}
 
 def operation(rule: str, method: str, *, summary: str, tag: str, status: int = 200,
               request_body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
-              role: str | None = "any", errors: tuple[int, ...] = ()) -> Callable:
+              role: str | None = "any", errors: tuple[int, ...] = (), max_body_bytes: int | None = None) -> Callable:
     """Register a view. It receives path arguments, plus ``body`` (the validated request model) when
-    ``request_body`` is given, and returns an instance of ``response`` (or None for 204)."""
+    ``request_body`` is given, and returns an instance of ``response`` (or None for 204).
+
+    ``max_body_bytes`` replaces the app's ``MAX_CONTENT_LENGTH`` for this operation (e.g. an upload);
+    a larger body is answered 413 before it is read."""
 
     def wrap(func: Callable) -> Callable:
         op = Operation(endpoint=f"{bp.name}.{func.__name__}", rule=rule, method=method.upper(), summary=summary,
@@ -56,6 +64,8 @@ def operation(rule: str, method: str, *, summary: str, tag: str, status: int = 2
 
         @wraps(func)
         def view(**path_args) -> Response | tuple:
+            if max_body_bytes is not None:
+                request.max_content_length = max_body_bytes
             if op.role is not None:
                 require_key(op.role)
             if op.request is not None:
@@ -81,10 +91,11 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     Only input errors become 422s: a response that fails its own schema is a bug and stays a 500.
     """
     data = json_object()
-    refused = {name: "must not contain control characters" for name, value in data.items()
-               if _has_control_characters(value)}
+    refused = {name: problem for name, problem in ((name, _text_problem(value)) for name, value in data.items())
+               if problem}
     if refused:
-        raise ApiError(422, "invalid", "The request is not valid: control characters are refused.", refused)
+        raise ApiError(422, "invalid", "The request is not valid: " + "; ".join(
+            f"{name} {problem}" for name, problem in refused.items()) + ".", refused)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -93,28 +104,63 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
             f"{name} {message}" for name, message in fields.items()) + ".", fields) from None
 
 
-def _has_control_characters(value) -> bool:
-    # Never meaningful in names, addresses or messages, and PostgreSQL refuses NUL in text outright.
-    if isinstance(value, str):
-        return bool(CONTROL_CHARACTERS.search(value))
-    if isinstance(value, dict):
-        return any(_has_control_characters(k) or _has_control_characters(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_control_characters(item) for item in value)
-    return False
+def _text_problem(value) -> str | None:
+    """What is wrong with the text inside one field's value (keys included), or None."""
+    # Control characters are never meaningful in names, addresses or messages, and PostgreSQL
+    # refuses NUL in text outright; a lone surrogate cannot be encoded for any database.
+    pending = [value]
+    while pending:  # iterative: json_object bounds the depth, but a loop never recurses at all
+        item = pending.pop()
+        if isinstance(item, str):
+            if SURROGATES.search(item):
+                return "must be valid Unicode text: it holds an unpaired surrogate (\\ud800-\\udfff)"
+            if CONTROL_CHARACTERS.search(item):
+                return "must not contain control characters"
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth(value) -> int:
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                break
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def json_object() -> dict:
     """The request body as a JSON object, whatever the Content-Type says; otherwise a 400."""
     raw = request.get_data(cache=True)
+    if request.content_length is None and isinstance(request.stream, LimitedStream) and request.stream.is_exhausted:
+        # Werkzeug stops reading a body sent without Content-Length (chunked) at MAX_CONTENT_LENGTH
+        # without an error: what it read is a cut-off prefix, never the request.
+        raise RequestEntityTooLarge()
     if not raw.strip():
         raise ApiError(400, "invalid_json", "The request body must be a JSON object; it is empty.")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ApiError(400, "invalid_json", f"The request body is nested too deeply: at most {MAX_JSON_DEPTH} "
+                                            "levels of objects and arrays are accepted.") from None
     except ValueError as exc:
         raise ApiError(400, "invalid_json", f"The request body is not valid JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", f"The request body must be a JSON object, not {_json_kind(data)}.")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise ApiError(400, "invalid_json", f"The request body is nested too deeply: at most {MAX_JSON_DEPTH} "
+                                            "levels of objects and arrays are accepted.")
     return data
 
 

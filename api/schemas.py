@@ -2,6 +2,7 @@
 feed the OpenAPI document (``model_json_schema``), so the document cannot drift from the code."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -16,7 +17,16 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from messaging.contacts import (
+    MAX_FORM_BYTES,
+    MAX_FORM_KEY_LENGTH,
+    MAX_FORM_KEYS,
+    MAX_FORM_TEXT_LENGTH,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+)
 from messaging.decision import LEVELS
+from messaging.messages import SEND_AT_RANGE
 from messaging.models import CHANNELS, MESSAGE_STATUSES, MODES
 from messaging.pins import InvalidPin, validate_pin
 
@@ -41,7 +51,10 @@ UtcDateTime = Annotated[
 def _to_naive_utc(value: datetime) -> datetime:
     # A zone is converted; a naive time is taken as UTC already (documented on the field).
     if value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            return value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 falls before year 1 in UTC
+            raise ValueError(SEND_AT_RANGE) from None
     return value
 
 
@@ -152,14 +165,45 @@ class ErrorOut(BaseModel):
 # --- contacts ---
 
 
+def _flat(value: Any) -> dict[str, Any]:
+    # Rows stored before form data had to be flat may hold nested values, however deep: answer them as
+    # their JSON text (as the hardening migration rewrote them) rather than fail to serialise the contact.
+    if not isinstance(value, dict):
+        return {}
+    flat = {}
+    for key, item in value.items():
+        if isinstance(item, dict | list):
+            try:
+                item = json.dumps(item, ensure_ascii=False)
+            except (RecursionError, ValueError):
+                item = "(nested too deeply to show)"
+        flat[str(key)] = item
+    return flat
+
+
+FormValue = str | int | float | bool | None
+FLAT_OBJECT_SCHEMA = {"type": "object", "maxProperties": MAX_FORM_KEYS,
+                      "propertyNames": {"maxLength": MAX_FORM_KEY_LENGTH},
+                      "additionalProperties": {"anyOf": [{"type": "string", "maxLength": MAX_FORM_TEXT_LENGTH},
+                                                         {"type": "number"}, {"type": "boolean"}, {"type": "null"}]}}
+# The core checks the limits and says which one is broken; the schema documents them.
+FormDataIn = Annotated[dict[str, Any], WithJsonSchema(FLAT_OBJECT_SCHEMA, mode="validation")]
+StoredFormData = Annotated[dict[str, FormValue], BeforeValidator(_flat)]
+
+
 class ContactIn(Body):
     first_name: str = Field(description="Required, at most 100 characters.")
     last_name: str | None = Field(None, description="At most 100 characters.")
     phone: str | None = Field(None, description="Any common form; stored in E.164.", examples=["+14155550123"])
     email: str | None = None
-    tags: list[str] | None = Field(None, description="Words; stored lower-case, sorted, without duplicates.")
-    form_data: dict[str, Any] | None = Field(None, description="Free-form fields templates may use, "
-                                                               "e.g. appointment_date.")
+    tags: list[str] | None = Field(None, description=f"Words; stored lower-case, sorted, without duplicates. "
+                                                     f"At most {MAX_TAGS} tags of at most {MAX_TAG_LENGTH} "
+                                                     "characters each.")
+    form_data: FormDataIn | None = Field(
+        None, description=f"Free-form fields templates may use, e.g. appointment_date. A flat object: at most "
+                          f"{MAX_FORM_KEYS} keys of at most {MAX_FORM_KEY_LENGTH} characters; each value text (at "
+                          f"most {MAX_FORM_TEXT_LENGTH:,} characters), a number, a boolean or null; at most "
+                          f"{MAX_FORM_BYTES // 1024} KB as JSON. Nested objects and lists are refused.")
     sms_consent: bool | None = None
     marketing_consent: bool | None = None
     pin: OptionalPin = None
@@ -172,7 +216,7 @@ class ContactOut(Out):
     phone: str | None
     email: str | None
     tags: list[str]
-    form_data: dict[str, Any]
+    form_data: StoredFormData
     sms_consent: bool
     sms_consent_at: UtcDateTime | None
     marketing_consent: bool

@@ -22,11 +22,19 @@ from messaging.clock import utcnow
 from messaging.db import db
 from messaging.decision import Decision
 from messaging.errors import Conflict, ValidationFailed
-from messaging.messages import MessageRequest, Preview, decide_for, preview_message, send_message
+from messaging.messages import (
+    SEND_AT_RANGE,
+    MessageRequest,
+    Preview,
+    decide_for,
+    preview_message,
+    send_at_problem,
+    send_message,
+)
 from messaging.models import CHANNELS, Contact, Message, Situation, Template
 from messaging.settings import get_settings
 
-from .base import SecureView, current_actor
+from .base import SecureView, current_actor, parse_id
 
 CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail", "voice": "Voice", "web": "Secure portal"}
 RECOMMENDATION_LABELS = {
@@ -90,7 +98,8 @@ class ComposeInput:
 
 
 def _get(model, raw_id: str):
-    return db.session.get(model, int(raw_id)) if raw_id.isdigit() else None
+    record_id = parse_id(raw_id)
+    return db.session.get(model, record_id) if record_id is not None else None
 
 
 def _parse_send_at(text: str, errors: dict) -> datetime | None:
@@ -102,9 +111,16 @@ def _parse_send_at(text: str, errors: dict) -> datetime | None:
         errors["send_at"] = "Enter a date and time, e.g. 2030-03-14 09:30."
         return None
     if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
+        try:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 falls before year 1 in UTC
+            errors["send_at"] = f"Choose a time that {SEND_AT_RANGE.replace('must be', 'is')}."
+            return None
     if value <= utcnow():
         errors["send_at"] = "Choose a time in the future (UTC), or leave it empty to send now."
+        return None
+    if send_at_problem(value):
+        errors["send_at"] = f"Choose a time that {SEND_AT_RANGE.replace('must be', 'is')}."
         return None
     return value
 

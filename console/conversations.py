@@ -20,7 +20,7 @@ from messaging.models import Contact, Message
 from messaging.records import decision_reason as stored_decision_reason
 from messaging.settings import get_settings
 
-from .base import SecureView, current_actor
+from .base import SecureView, current_actor, list_page
 from .compose import ComposeInput, build_panel, build_request, compose_context, format_time
 
 PER_PAGE = 25
@@ -61,6 +61,7 @@ def conversation_rows(search: str, page: int) -> tuple[list[ConversationRow], in
         query = query.where(or_(Contact.first_name.ilike(pattern), Contact.last_name.ilike(pattern),
                                 Contact.email.ilike(pattern), Contact.phone.ilike(pattern)))
     total = db.session.execute(db.select(func.count()).select_from(query.subquery())).scalar_one()
+    page = list_page(page, total, PER_PAGE)
     query = query.order_by(case((stats.c.last_at.is_(None), 1), else_=0), stats.c.last_at.desc(),
                            Contact.last_name, Contact.first_name, Contact.id)
     rows = db.session.execute(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
@@ -87,9 +88,9 @@ class ConversationsView(SecureView):
     @expose("/")
     def index(self):
         search = request.args.get("q", "").strip()[:100]
-        page = max(1, request.args.get("page", 1, type=int) or 1)
-        rows, total = conversation_rows(search, page)
+        rows, total = conversation_rows(search, request.args.get("page", 1, type=int))
         pages = max(1, -(-total // PER_PAGE))
+        page = list_page(request.args.get("page", 1, type=int), total, PER_PAGE)
         return self.render("console/conversation_index.html", rows=rows, total=total, page=page, pages=pages,
                            search=search, format_time=format_time)
 

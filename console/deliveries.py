@@ -11,7 +11,7 @@ from messaging.messages import cancel_scheduled
 from messaging.models import Delivery, Message
 from messaging.records import decision_reason, failed_deliveries, scheduled_messages
 
-from .base import SecureView, current_actor
+from .base import SecureView, current_actor, parse_id
 from .records import confirm_page, format_time
 
 CATEGORY = "Deliveries"
@@ -32,7 +32,7 @@ class FailedDeliveriesView(SecureView):
 
     @expose("/retry/", methods=("POST",))
     def retry(self):
-        delivery = db.session.get(Delivery, request.args.get("id", 0, type=int))
+        delivery = db.session.get(Delivery, parse_id(request.args.get("id")) or 0)
         if delivery is None:
             abort(404)
         try:
@@ -54,7 +54,7 @@ class ScheduledView(SecureView):
 
     @expose("/cancel/", methods=("GET", "POST"))
     def cancel(self):
-        message = db.session.get(Message, request.args.get("id", 0, type=int))
+        message = db.session.get(Message, parse_id(request.args.get("id")) or 0)
         if message is None:
             abort(404)
         back = self.get_url(".index")

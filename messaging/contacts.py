@@ -1,6 +1,10 @@
 """Contacts: validation and normalisation of what identifies and reaches a client."""
 from __future__ import annotations
 
+import json
+import math
+import re
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -10,6 +14,79 @@ from .db import db
 from .errors import ValidationFailed
 from .models import Contact
 from .pins import InvalidPin, hash_pin
+
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 64
+MAX_FORM_KEYS = 100
+MAX_FORM_KEY_LENGTH = 64
+MAX_FORM_TEXT_LENGTH = 1000
+MAX_FORM_BYTES = 16 * 1024  # of the JSON encoding, as stored
+# All control characters but tab, newline and return, and UTF-16 surrogates: none means anything in a
+# name or a form value, PostgreSQL refuses NUL in text, and a lone surrogate cannot be encoded at all.
+UNSTORABLE_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text (a control character, a lone surrogate), or None."""
+    match = UNSTORABLE_CHARACTERS.search(value)
+    if match is None:
+        return None
+    char = match.group()
+    if "\ud800" <= char <= "\udfff":
+        return f"must not contain an unpaired surrogate (U+{ord(char):04X})"
+    return f"must not contain control characters (U+{ord(char):04X})"
+
+
+def _short(text: str, length: int = 20) -> str:
+    return text if len(text) <= length else text[:length] + "…"
+
+
+def _tags_problem(tags: list[str]) -> str | None:
+    for tag in tags:
+        if len(tag) > MAX_TAG_LENGTH:
+            return f"each tag may have at most {MAX_TAG_LENGTH} characters; '{_short(tag)}' has {len(tag):,}"
+        problem = text_problem(tag)
+        if problem:
+            return f"tag '{_short(tag)}' {problem}"
+    if len(tags) > MAX_TAGS:
+        return f"at most {MAX_TAGS} tags are allowed, not {len(tags):,}"
+    return None
+
+
+def form_data_problem(form_data: dict) -> str | None:
+    """Why ``form_data`` is not a flat object within the limits, or None.
+
+    Flat: each value is text, a number, a boolean or null; templates read ``form.<key>`` as one value.
+    """
+    if len(form_data) > MAX_FORM_KEYS:
+        return f"may have at most {MAX_FORM_KEYS} keys, not {len(form_data):,}"
+    for key, value in form_data.items():
+        if not isinstance(key, str) or not key.strip():
+            return "keys must be non-empty text"
+        if len(key) > MAX_FORM_KEY_LENGTH:
+            return f"keys may have at most {MAX_FORM_KEY_LENGTH} characters; '{_short(key)}' has {len(key):,}"
+        problem = text_problem(key)
+        if problem:
+            return f"key '{_short(key)}' {problem}"
+        if isinstance(value, dict | list | tuple):
+            kind = "an object" if isinstance(value, dict) else "a list"
+            return (f"must be a flat object: '{_short(key)}' holds {kind}; each value must be text, a number, "
+                    "true/false or null")
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"'{_short(key)}' must be a finite number"
+        if isinstance(value, str):
+            if len(value) > MAX_FORM_TEXT_LENGTH:
+                return (f"text values may have at most {MAX_FORM_TEXT_LENGTH:,} characters; "
+                        f"'{_short(key)}' has {len(value):,}")
+            problem = text_problem(value)
+            if problem:
+                return f"'{_short(key)}' {problem}"
+        elif value is not None and not isinstance(value, bool | int | float):
+            return f"'{_short(key)}' must be text, a number, true/false or null"
+    size = len(json.dumps(form_data, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_FORM_BYTES:
+        return f"may be at most {MAX_FORM_BYTES // 1024} KB ({MAX_FORM_BYTES:,} bytes) as JSON, not {size:,} bytes"
+    return None
 
 
 def normalise_phone(raw: str, region: str = "US") -> str:
@@ -52,6 +129,8 @@ def contact_fields(data: dict, region: str = "US", partial: bool = False) -> dic
                 errors[name] = "is required" if not value else "must be text"
             elif len(value) > 100:
                 errors[name] = "must be at most 100 characters"
+            elif text_problem(value):
+                errors[name] = text_problem(value)
             else:
                 clean[name] = value.strip()
     if data.get("phone") not in (None, ""):
@@ -75,10 +154,17 @@ def contact_fields(data: dict, region: str = "US", partial: bool = False) -> dic
         if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
             errors["tags"] = "must be a list of words"
         else:
-            clean["tags"] = sorted({t.strip().lower() for t in tags})
+            tags = sorted({t.strip().lower() for t in tags})
+            problem = _tags_problem(tags)
+            if problem:
+                errors["tags"] = problem
+            else:
+                clean["tags"] = tags
     if "form_data" in data and data["form_data"] is not None:
         if not isinstance(data["form_data"], dict):
             errors["form_data"] = "must be an object"
+        elif form_data_problem(data["form_data"]):
+            errors["form_data"] = form_data_problem(data["form_data"])
         else:
             clean["form_data"] = data["form_data"]
     for flag in ("sms_consent", "marketing_consent"):

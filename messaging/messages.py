@@ -20,6 +20,23 @@ from .settings import get_settings
 from .tokens import make_link_token
 
 LINK_PLACEHOLDER = "{link}"
+# A send_at a little in the past (a slow client, a clock that lags) means "now"; further back or
+# further ahead is a mistake, and a far-off year would overflow the link's expiry.
+SEND_AT_GRACE = timedelta(hours=1)
+SEND_AT_HORIZON = timedelta(days=365)
+SEND_AT_RANGE = "must be at most 1 hour in the past and at most 365 days ahead (UTC)"
+
+
+def send_at_problem(send_at: datetime | None, now: datetime | None = None) -> str | None:
+    """Why ``send_at`` (naive UTC) cannot be used, or None; the sentence names the accepted range."""
+    if send_at is None:
+        return None
+    if send_at.tzinfo is not None:
+        return "must be converted to UTC first"
+    now = now or utcnow()
+    if not now - SEND_AT_GRACE <= send_at <= now + SEND_AT_HORIZON:
+        return SEND_AT_RANGE
+    return None
 
 
 @dataclass
@@ -107,6 +124,8 @@ def _validate(request: MessageRequest) -> None:
         errors["template"] = f"this template is for {request.template.channel}, not {request.channel}"
     if request.body and len(request.body) > 10_000:
         errors["body"] = "must be at most 10,000 characters"
+    if send_at_problem(request.send_at):
+        errors["send_at"] = send_at_problem(request.send_at)
     if errors:
         raise ValidationFailed("The message cannot be sent as it is.", errors)
 

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from math import ceil
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from .audit import Actor, audit
-from .clock import utcnow
 from .db import db
 from .decision import AUTOMATIC_REPLY, LEVEL_LABELS
 from .messages import message_content
@@ -26,14 +24,6 @@ def decision_reason(message: Message) -> str:
     if message.decided_by == "template" and message.template is not None:
         where = f"{where} '{message.template.name}'"
     return f"{message.mode} — set by {where}"
-
-
-def locked_until(message: Message, now: datetime | None = None) -> datetime | None:
-    """When a PIN lock ends, if the message is locked right now; a past lock is no lock."""
-    now = now or utcnow()
-    if message.locked_until is not None and message.locked_until > now:
-        return message.locked_until
-    return None
 
 
 def open_message_content(message: Message, actor: Actor) -> tuple[str | None, str | None]:
@@ -58,8 +48,9 @@ class Page:
 
 
 def _page(query, count_query, page: int, per_page: int) -> Page:
-    page = max(1, page)
     total = db.session.execute(count_query).scalar_one()
+    # A page past the end is the last one: a typed ?page= must not reach OFFSET out of its range.
+    page = min(max(1, page), max(1, ceil(total / per_page)))
     items = list(db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).unique().scalars())
     return Page(items=items, total=total, page=page, per_page=per_page)
 
