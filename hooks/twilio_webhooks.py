@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from messaging.db import db
+from messaging.errors import ValidationFailed
 from messaging.inbound import receive_sms
 from messaging.provider_status import record_provider_status
 
@@ -61,7 +62,17 @@ def twilio_inbound():
     sender = (form.get("From") or "").strip()
     if not sender:
         abort(400)
-    receive_sms(sender, form.get("Body"), provider_id=form.get("MessageSid") or form.get("SmsSid"))
+    try:
+        receive_sms(sender, form.get("Body"), provider_id=form.get("MessageSid") or form.get("SmsSid"),
+                    region=current_app.config.get("DEFAULT_PHONE_REGION", "US"))
+    except ValidationFailed as exc:
+        # Signed, so it did come from Twilio, but there is no number to file it under. Answered
+        # with the usual empty TwiML: an error status would only make Twilio log it as our failure
+        # and try the fallback URL, and the same From would fail the same way every time.
+        db.session.rollback()
+        current_app.logger.warning("dropped an inbound SMS from %r (message %s): %s", sender[:40],
+                                   form.get("MessageSid") or form.get("SmsSid"), exc.message)
+        return Response(str(MessagingResponse()), mimetype="text/xml")
     db.session.commit()
     # Replies (confirmations, help) go through the delivery engine like every send, so they are
     # recorded, retried and suppressed by the same rules; the TwiML answer itself stays empty.

@@ -1,6 +1,9 @@
 """A client's text arriving by SMS: it joins their conversation, and keywords are honoured.
 
 The webhook (hooks/) has already checked the provider's signature; this module knows no HTTP.
+The sender's number is normalised to E.164 before anything is looked up or stored, so
+``+1 (415) 555-0101`` finds the contact saved as ``+14155550101``, and a ``From`` that is no valid
+number (``12``, ``hello<script>``) is refused rather than becoming a placeholder contact.
 """
 from __future__ import annotations
 
@@ -9,8 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from .audit import Actor, audit
+from .contacts import normalise_phone
 from .crypto import encrypt_content, keyring
 from .db import db
+from .errors import ValidationFailed
 from .models import Contact, Message
 from .optout import (
     OPT_OUT_CONFIRMATION,
@@ -52,13 +57,20 @@ def _unknown_sender(phone: str) -> Contact:
     return contact
 
 
-def receive_sms(from_number: str, body: str | None, provider_id: str | None = None) -> InboundResult:
+def receive_sms(from_number: str, body: str | None, provider_id: str | None = None,
+                region: str = "US") -> InboundResult:
     """Store an inbound text as a standard message in the sender's thread and act on keywords.
 
-    STOP-like words opt out every contact with that number and queue the confirmation; START-like
-    words opt them in again and confirm; HELP queues the help text. A provider id seen before
-    (a retried webhook) changes nothing. Commits nothing.
+    ``from_number`` is normalised to E.164 (``region`` for numbers written without ``+``); one that
+    is not a valid phone number raises ValidationFailed (``fields["From"]``) before anything is read
+    or stored. STOP-like words opt out every contact with that number and queue the confirmation;
+    START-like words opt them in again and confirm; HELP queues the help text. A provider id seen
+    before (a retried webhook) changes nothing. Commits nothing.
     """
+    try:
+        from_number = normalise_phone(from_number, region)
+    except ValueError as exc:
+        raise ValidationFailed(f"The sender is not a valid phone number: {exc}.", {"From": str(exc)}) from None
     if provider_id:
         seen = db.session.execute(select(Message).filter_by(provider_id=provider_id)).scalar_one_or_none()
         if seen is not None:
