@@ -6,6 +6,7 @@ from flask import Flask
 import api
 import cli
 import console
+import health
 import hooks
 import viewer
 from config import load_config
@@ -27,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     viewer.init_app(app)
     api.init_app(app)
     hooks.init_app(app)
+    health.init_app(app)
     cli.init_app(app)
     init_scheduler(app)
     return app

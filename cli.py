@@ -8,10 +8,10 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from messaging.audit import SYSTEM, audit
+from messaging.audit import SYSTEM
 from messaging.db import db
 from messaging.errors import ValidationFailed
-from messaging.models import ROLES, Message, User
+from messaging.models import ROLES, User
 from messaging.settings import InvalidSetting, change_setting, settings_as_dict
 
 users_cli = AppGroup("users", help="Console users.")
@@ -161,18 +161,27 @@ def settings_set(key: str, value: str) -> None:
 
 
 @keys_cli.command("rotate")
-def keys_rotate() -> None:
-    """Re-wrap every message's data key under the first key of ENCRYPTION_KEYS."""
-    from messaging.crypto import keyring
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1),
+              help="Rows re-encrypted per transaction.")
+def keys_rotate(batch_size: int) -> None:
+    """Re-encrypt everything sealed under ENCRYPTION_KEYS (message keys, code payloads, outbox
+    records) under its first key. Exits non-zero if some row no configured key opens."""
+    from messaging.key_rotation import rotate_master_keys
 
-    ring = keyring()
-    count = 0
-    for message in db.session.execute(db.select(Message).where(Message.data_key.is_not(None))).scalars():
-        message.data_key = ring.rewrap(message.data_key)
-        count += 1
-    audit(SYSTEM, "keys.rotate", "message", None, rewrapped=count)
-    db.session.commit()
-    click.echo(f"Re-wrapped {count} data keys under the current master key.")
+    def progress(column) -> None:
+        click.echo(f"Re-wrapped {column.rotated:,} of {column.total:,} {column.label}…")
+
+    report = rotate_master_keys(SYSTEM, batch_size=batch_size, progress=progress)
+    click.echo("Done: " + ", ".join(f"{c.rotated:,} {c.label}" for c in report.columns)
+               + " now under the current master key.")
+    if report.unreadable:
+        for column in report.columns:
+            if column.unreadable:
+                listed = ", ".join(str(i) for i in column.unreadable_ids)
+                more = "" if len(column.unreadable_ids) == column.unreadable else ", …"
+                click.echo(f"Error: {column.unreadable:,} {column.label} open under no configured key, left "
+                           f"as they were ({column.table} ids {listed}{more}).", err=True)
+        sys.exit(1)
 
 
 def init_app(app: Flask) -> None:

@@ -33,6 +33,12 @@ CHOICES = {
 }
 YES_NO = [("true", "yes"), ("false", "no")]
 
+# Settings stored but not acted on yet: the page says so, so nobody relies on them.
+NOT_ENFORCED = {
+    "retention_days": "Not enforced yet: whatever this says, nothing is deleted. Message content, "
+                      "replies and delivery records are kept indefinitely until the retention feature lands.",
+}
+
 SECTIONS = [
     ("Organisation", ("org_name", "brand_color", "timezone")),
     ("Secure or standard", ("default_mode", "require_pin", "pin_method", "enforce_recommendations",
@@ -51,6 +57,7 @@ class SettingField:
     value: str
     error: str | None
     choices: list[tuple[str, str]] | None
+    not_enforced: str | None = None
 
 
 def as_text(value) -> str:
@@ -78,7 +85,8 @@ def build_sections(values: dict[str, str], current: dict, errors: dict[str, str]
                 continue
             choices = CHOICES.get(key) or (YES_NO if isinstance(current.get(key), bool) else None)
             fields.append(SettingField(key, LABELS.get(key, key.replace("_", " ").capitalize()),
-                                       SETTING_SPECS[key].help, values.get(key, ""), errors.get(key), choices))
+                                       SETTING_SPECS[key].help, values.get(key, ""), errors.get(key), choices,
+                                       NOT_ENFORCED.get(key)))
         if fields:
             sections.append((title, fields))
     return sections

@@ -2,7 +2,9 @@
 
 Each message gets its own Fernet data key; the data key is stored encrypted under the
 master keys (``ENCRYPTION_KEYS``, a MultiFernet: the first encrypts, all decrypt). Rotating the
-master keys therefore re-wraps one small key per message instead of re-encrypting every body.
+master keys therefore re-wraps one small key per message instead of re-encrypting every body; the
+few small documents sealed directly under the master keys (code payloads, outbox records) are
+re-encrypted whole (see messaging.key_rotation).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ class Keyring:
         return Fernet(self.master.decrypt(wrapped))
 
     def rewrap(self, wrapped: bytes) -> bytes:
-        """Re-encrypt a wrapped data key under the current master key (key rotation)."""
+        """Re-encrypt any master-key ciphertext (a wrapped data key, a sealed payload) under the first key."""
         return self.master.rotate(wrapped)
 
     def seal(self, payload: dict) -> bytes:

@@ -178,7 +178,9 @@ _EVENT = MessageEvent.__table__
 # through the ORM's unit of work, which cost more than everything else in a pass put together.
 _MARK_SENT = update(_DELIVERY).where(_DELIVERY.c.id == bindparam("b_id")).values(
     status="sent", sent_at=bindparam("b_at"), provider_id=bindparam("b_provider_id"), lease_until=None,
-    last_error=None)
+    last_error=None,
+    # A sent code's plain text has no further use: drop it with the commit that records the send.
+    payload_ciphertext=case((_DELIVERY.c.kind == "code", None), else_=_DELIVERY.c.payload_ciphertext))
 _MESSAGE_SENT = update(_MESSAGE).where(_MESSAGE.c.id == bindparam("b_id")).values(
     status=func.coalesce(bindparam("b_status", type_=String), _MESSAGE.c.status),
     notices_sent=_MESSAGE.c.notices_sent + bindparam("b_notices", type_=Integer))
