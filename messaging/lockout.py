@@ -69,20 +69,24 @@ def contact_lock(contact: Contact, now: datetime | None = None) -> datetime | No
 
 
 def _claim_row(model, failures, locked, lock_count, row_id: int, limit: int, lockout_minutes: int,
-               now: datetime) -> bool:
-    """One conditional UPDATE: count an attempt unless the row is locked or at its limit."""
+               now: datetime):
+    """One conditional UPDATE: count an attempt unless the row is locked or at its limit.
+
+    Returns the row's (failures, locked_until) as this claim left them, or None when refused.
+    RETURNING reads them in the same statement, so they are ours, not a parallel claim's.
+    """
     lock_ran_out = and_(locked.is_not(None), locked <= now)
     counted = case((lock_ran_out, 1), else_=failures + 1)
     reaches_limit = counted >= limit
-    result = db.session.execute(
+    return db.session.execute(
         update(model)
         .where(model.id == row_id,
                or_(lock_ran_out, and_(locked.is_(None), failures < limit)))
         .values({failures: counted,
                  locked: case((reaches_limit, _lock_end(lock_count, lockout_minutes, now)), else_=None),
                  lock_count: case((reaches_limit, lock_count + 1), else_=lock_count)})
-        .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+        .returning(failures, locked)
+        .execution_options(synchronize_session=False)).first()
 
 
 def _lock_stuck_row(model, failures, locked, lock_count, row_id: int, limit: int, lockout_minutes: int,
@@ -113,22 +117,20 @@ def claim_pin_attempt(message: Message, limit: int, lockout_minutes: int) -> Cla
     now = utcnow()
     contact_cols = (Contact, Contact.pin_failures, Contact.pin_locked_until, Contact.pin_lock_count)
     message_cols = (Message, Message.pin_failures, Message.locked_until, Message.pin_lock_count)
-    granted = (_claim_row(*contact_cols, message.contact_id, limit, lockout_minutes, now)
-               and _claim_row(*message_cols, message.id, limit, lockout_minutes, now))
-    if not granted:
+    contact_row = _claim_row(*contact_cols, message.contact_id, limit, lockout_minutes, now)
+    message_row = contact_row and _claim_row(*message_cols, message.id, limit, lockout_minutes, now)
+    if not message_row:
         db.session.rollback()
-        for cols, row_id in ((contact_cols, message.contact_id), (message_cols, message.id)):
-            _lock_stuck_row(*cols, row_id, limit, lockout_minutes, now)
-        db.session.commit()
-        _reload(message)
+        if active_lock(message, now) is None:  # refused without a live lock: a row stuck at its limit
+            for cols, row_id in ((contact_cols, message.contact_id), (message_cols, message.id)):
+                _lock_stuck_row(*cols, row_id, limit, lockout_minutes, now)
+            db.session.commit()
         return Claim(granted=False)
-    # Read the rows back before committing: until then they hold only our claim, so a lock set
-    # now was set by this claim, and the count left is ours — not that of a later parallel one.
-    _reload(message)
-    until = active_lock(message, now)
-    used = max(message.pin_failures, message.contact.pin_failures)
     db.session.commit()
-    return Claim(granted=True, locks_until=until, attempts_left=max(0, limit - used))
+    # A lock in what our own claim left was set by this claim: the limit was reached by it.
+    ends = [until for _failures, until in (contact_row, message_row) if until is not None]
+    used = max(contact_row[0], message_row[0])
+    return Claim(granted=True, locks_until=max(ends) if ends else None, attempts_left=max(0, limit - used))
 
 
 def clear_message_lock(message: Message) -> None:
@@ -153,8 +155,3 @@ def unlock_contact(actor: Actor, contact: Contact) -> int:
     audit(actor, "contact.unlock", "contact", contact.id, messages=result.rowcount,
           locked_until=was_locked_until.isoformat() if was_locked_until else None)
     return result.rowcount
-
-
-def _reload(message: Message) -> None:
-    db.session.refresh(message, ["pin_failures", "locked_until", "pin_lock_count"])
-    db.session.refresh(message.contact, ["pin_failures", "pin_locked_until", "pin_lock_count"])

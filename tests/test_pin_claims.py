@@ -123,3 +123,30 @@ def test_parallel_answers_to_one_code_are_checked_three_times_at_most(make_live_
     assert len(checked) == 3, _events(server, message_id, "pin_failed")
     status, html = _post(url, {"code": code}, "198.51.100.2")
     assert status == 403 and BODY not in html and "too many wrong answers" in html
+
+
+def test_parallel_code_requests_over_many_links_send_at_most_five_codes_an_hour(make_live_server):
+    server = _server(make_live_server)
+    with server.app.app_context():
+        contact = make_contact()  # no PIN: every link opens with a code
+        urls = []
+        for i in range(10):
+            message = send_message(MessageRequest(contact=contact, channel="sms", body=f"{BODY} {i}", secure=True,
+                                                  require_pin=True), SYSTEM)
+            db.session.commit()
+            urls.append(link_for(message) + "/code")
+    barrier = threading.Barrier(len(urls))
+    statuses: list = [None] * len(urls)
+
+    def ask(i: int) -> None:
+        barrier.wait()
+        statuses[i] = _post(urls[i], {}, f"198.51.100.{i + 1}")[0]
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(urls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert statuses.count(200) == 5 and statuses.count(429) == 5
+    with server.app.app_context():
+        assert len(db.session.execute(db.select(OneTimeCode)).scalars().all()) == 5
