@@ -16,6 +16,7 @@ from sqlalchemy import case, func, or_
 from messaging.clock import utcnow
 from messaging.conversations import read_thread
 from messaging.db import db
+from messaging.lockout import contact_lock
 from messaging.models import Contact, Message
 from messaging.records import decision_reason as stored_decision_reason
 from messaging.settings import get_settings
@@ -66,7 +67,9 @@ def conversation_rows(search: str, page: int) -> tuple[list[ConversationRow], in
                            Contact.last_name, Contact.first_name, Contact.id)
     rows = db.session.execute(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     return [ConversationRow(contact=row[0], last_at=row[1], last_direction=row[2], messages=row[3] or 0,
-                            unread=row[4] or 0, locked=row[5] or 0) for row in rows], total
+                            unread=row[4] or 0,
+                            # A contact's PIN lock holds on all its PIN messages at once.
+                            locked=(row[5] or 0) or (1 if contact_lock(row[0], now) else 0)) for row in rows], total
 
 
 def decision_reason(message: Message) -> str | None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from .audit import Actor, audit
 from .db import db
+from .lockout import active_lock
 from .messages import message_content
 from .models import Contact, Message
 
@@ -38,6 +39,6 @@ def read_thread(contact: Contact, actor: Actor, purpose: str) -> list[ThreadItem
         items.append(ThreadItem(message=message, direction=message.direction, mode=message.mode,
                                 channel=message.channel, status=message.status,
                                 created_at=message.created_at, viewed_at=message.viewed_at,
-                                locked_until=message.locked_until, subject=subject, body=body))
+                                locked_until=active_lock(message), subject=subject, body=body))
     audit(actor, "thread.read", "contact", contact.id, purpose=purpose, messages=len(items))
     return items

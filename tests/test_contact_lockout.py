@@ -197,3 +197,23 @@ def test_staff_see_a_locked_contact_and_unlock_it(make_app):
     assert "PIN locked" not in staff.get(f"/admin/contacts/details/?id={contact_id}").get_data(as_text=True)
     opened = app.test_client().post(path, data={"pin": PIN})
     assert opened.status_code == 200 and BODY in opened.get_data(as_text=True)
+
+
+def test_a_contact_lock_shows_in_the_conversation_list_and_thread(make_app):
+    app = make_app()
+    with app.app_context():
+        contact = make_contact(pin=PIN, first_name="Threadlock")
+        message, _path = _send(contact)
+        _other, other_path = _send(contact, body="Second link")
+        client = app.test_client()
+        # Three wrong PINs on one link, two on the other: neither message reaches its own limit,
+        # the contact does, and both links are locked.
+        for path in (_path, _path, _path, other_path, other_path):
+            client.post(path, data={"pin": "1357"})
+        assert db.session.execute(db.select(Message).where(Message.locked_until.is_not(None))).first() is None
+        contact_id = contact.id
+    staff = signed_in_client(app, role="staff")
+    index = staff.get("/admin/conversations/?q=Threadlock").get_data(as_text=True)
+    assert "Threadlock" in index and "Locked</span>" in index
+    thread = staff.get(f"/admin/conversations/{contact_id}").get_data(as_text=True)
+    assert thread.count("data-locked") == 2
