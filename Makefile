@@ -41,6 +41,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/viewer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
