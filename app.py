@@ -11,10 +11,10 @@ import hooks
 import viewer
 from config import load_config
 from extensions import csrf, db, limiter, login_manager, migrate
-from messaging.crypto import Keyring
 from messaging.db import install_sqlite_pragmas
-from messaging.passwords import make_hasher
-from messaging.scheduler import init_scheduler
+from messaging.delivery.scheduler import init_scheduler
+from messaging.security.crypto import Keyring
+from messaging.security.passwords import make_hasher
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -47,7 +47,7 @@ def seed_command(demo: bool) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(email: str, role: str, password_stdin: bool) -> None:
     """Create a console user. Without --password-stdin a password is generated and printed once."""
-    from messaging.users import create_user, generate_password
+    from messaging.people.users import create_user, generate_password
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
     try:
@@ -64,7 +64,7 @@ def users_create(email: str, role: str, password_stdin: bool) -> None:
 @click.option("--email", default="admin@example.com", show_default=True)
 def users_ensure_admin(email: str) -> None:
     """Create the first admin with a generated password if there is no user at all."""
-    from messaging.users import create_user, generate_password
+    from messaging.people.users import create_user, generate_password
 
     if db.session.execute(db.select(User.id).limit(1)).first() is not None:
         click.echo("Users exist already; log in with yours (or `flask users create`).")
@@ -82,7 +82,7 @@ def users_ensure_admin(email: str) -> None:
 @click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True)
 def api_keys_create(name: str, role: str) -> None:
     """Create an API key and print it once."""
-    from messaging.users import create_api_key
+    from messaging.people.users import create_api_key
 
     try:
         _key, plain = create_api_key(SYSTEM, name, role)
@@ -97,7 +97,7 @@ def api_keys_create(name: str, role: str) -> None:
 @click.option("--limit", default=500, show_default=True, help="Most deliveries to claim in the pass.")
 def deliver_command(limit: int) -> None:
     """Run one dispatch pass, then exit."""
-    from messaging.delivery import dispatch_once
+    from messaging.delivery.engine import dispatch_once
 
     result = dispatch_once(limit=limit)
     click.echo(f"claimed {result.claimed}, sent {result.sent}, retrying {result.retried}, failed {result.failed}")
@@ -109,7 +109,7 @@ def worker_command() -> None:
     """Run the delivery scheduler in the foreground (set SCHEDULER_ENABLED=0 on web processes)."""
     from flask import current_app
 
-    from messaging.scheduler import run_worker
+    from messaging.delivery.scheduler import run_worker
 
     click.echo("Sealed worker started; Ctrl-C stops it.")
     run_worker(current_app._get_current_object())
@@ -121,7 +121,7 @@ def worker_command() -> None:
 @click.option("--to", "to", default=None, help="Only what went to this address.")
 def outbox_command(as_json: bool, to: str | None) -> None:
     """Print what the outbox transport recorded."""
-    from messaging.transports.outbox import read_outbox
+    from messaging.delivery.transports.outbox import read_outbox
 
     rows = read_outbox(to)
     for row in rows:
@@ -166,7 +166,7 @@ def settings_set(key: str, value: str) -> None:
 def keys_rotate(batch_size: int) -> None:
     """Re-encrypt everything sealed under ENCRYPTION_KEYS (message keys, code payloads, outbox
     records) under its first key. Exits non-zero if some row no configured key opens."""
-    from messaging.key_rotation import rotate_master_keys
+    from messaging.security.key_rotation import rotate_master_keys
 
     def progress(column) -> None:
         click.echo(f"Re-wrapped {column.rotated:,} of {column.total:,} {column.label}…")

@@ -114,7 +114,7 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "TWILIO_FROM": env.get("TWILIO_FROM") or None,
         "TWILIO_API_BASE": env.get("TWILIO_API_BASE") or None,
         "DELIVERY_MAX_ATTEMPTS": _number(env, "DELIVERY_MAX_ATTEMPTS", 8, int),
-        # Delivery engine (messaging/delivery.py): how long a claim holds, how many rows a claim takes.
+        # Delivery engine (messaging/delivery/engine.py): how long a claim holds, how many rows a claim takes.
         "DELIVERY_LEASE_SECONDS": _number(env, "DELIVERY_LEASE_SECONDS", 120),
         "DELIVERY_BATCH_SIZE": _number(env, "DELIVERY_BATCH_SIZE", 200, int),
         # Pacing per transport, messages per second across all workers; empty or 0 = unlimited.
@@ -152,8 +152,8 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
 
 def _check_transports(config: dict) -> None:
     """A typo in a transport setting should stop the start, not fail every send later."""
-    from messaging.transports import ALLOWED, CONFIG_KEYS
-    from messaging.transports.smtp import SECURITY_MODES
+    from messaging.delivery.transports import ALLOWED, CONFIG_KEYS
+    from messaging.delivery.transports.smtp import SECURITY_MODES
 
     chosen = set()
     for channel, name in CONFIG_KEYS.items():

@@ -6,11 +6,11 @@ from datetime import timedelta
 from flask import g, request
 from flask_limiter.util import get_remote_address
 
+from messaging import clock
 from messaging.audit import Actor
-from messaging.clock import utcnow
 from messaging.db import db
 from messaging.models import ApiKey
-from messaging.users import find_api_key
+from messaging.people.users import find_api_key
 
 from .errors import ApiError
 
@@ -47,7 +47,7 @@ def require_key(role: str) -> ApiKey:
         raise ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="api"'})
     if role == "admin" and key.role != "admin":
         raise ApiError(403, "forbidden", "This endpoint needs an admin API key.")
-    now = utcnow()
+    now = clock.utcnow()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_PRECISION:
         key.last_used_at = now
         db.session.commit()

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import after_this_request, current_app
 
-from messaging import contacts as contact_core
-from messaging.conversations import read_thread
+from messaging.client.conversations import read_thread
 from messaging.db import db
 from messaging.errors import NotFound, ValidationFailed
 from messaging.models import Contact
-from messaging.pins import InvalidPin
+from messaging.people import contacts as contact_core
+from messaging.security.pins import InvalidPin
 
 from .auth import current_actor
 from .registry import operation

@@ -5,11 +5,11 @@ import re
 
 from messaging import messages as message_core
 from messaging.db import db
-from messaging.decision import LEVELS
 from messaging.errors import NotFound, ValidationFailed
-from messaging.lockout import active_lock
+from messaging.message_reading import decision_reason
 from messaging.models import Contact, Message, Situation, Template
-from messaging.records import decision_reason
+from messaging.policy.decision import LEVELS
+from messaging.security.lockout import active_lock
 
 from .auth import current_actor
 from .registry import operation

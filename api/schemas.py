@@ -17,7 +17,9 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from messaging.contacts import (
+from messaging.messages import SEND_AT_RANGE
+from messaging.models import CHANNELS, MESSAGE_STATUSES, MODES
+from messaging.people.contacts import (
     MAX_FORM_BYTES,
     MAX_FORM_KEY_LENGTH,
     MAX_FORM_KEYS,
@@ -25,10 +27,8 @@ from messaging.contacts import (
     MAX_TAG_LENGTH,
     MAX_TAGS,
 )
-from messaging.decision import LEVELS
-from messaging.messages import SEND_AT_RANGE
-from messaging.models import CHANNELS, MESSAGE_STATUSES, MODES
-from messaging.pins import InvalidPin, validate_pin
+from messaging.policy.decision import LEVELS
+from messaging.security.pins import InvalidPin, validate_pin
 
 # --- shared field types ---
 

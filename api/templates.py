@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from messaging.db import db
-from messaging.decision import Warning as PolicyWarning
 from messaging.models import Template
-from messaging.templates import validate_template
+from messaging.policy.decision import Warning as PolicyWarning
+from messaging.policy.templates import validate_template
 
 from .auth import current_actor
 from .registry import operation

@@ -91,7 +91,7 @@ def run_baseline(count: int, batch: int) -> float:
 
 
 def run_engine(count: int, batch: int) -> float:
-    from messaging.delivery import dispatch_once
+    from messaging.delivery.engine import dispatch_once
 
     sent = 0
     started = time.perf_counter()

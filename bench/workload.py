@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import insert
 
 from messaging.clock import utcnow
-from messaging.crypto import encrypt_content, keyring
 from messaging.db import db
 from messaging.models import Contact, Delivery, Message, new_public_id
+from messaging.security.crypto import encrypt_content, keyring
 
 
 def make_contacts(count: int) -> list[int]:

@@ -12,7 +12,7 @@ from flask_login import current_user
 from extensions import limiter
 from messaging.db import db
 from messaging.errors import ValidationFailed
-from messaging.users import MIN_PASSWORD_LENGTH, change_own_password
+from messaging.people.users import MIN_PASSWORD_LENGTH, change_own_password
 
 from .auth import account_limit, keep_session
 from .base import SecureView, current_actor

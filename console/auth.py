@@ -2,7 +2,7 @@
 
 A console session ends, with a message on the sign-in page, when
 - the user's ``session_version`` is no longer the one it was signed in with: sign-out (anywhere),
-  a password change or reset, deactivation or a role change raise it (messaging.users.end_sessions).
+  a password change or reset, deactivation or a role change raise it (messaging.people.users.end_sessions).
   The user loader checks it, so no request is ever served under a revoked session;
 - it has been idle longer than the ``session_idle_minutes`` setting;
 - it is older than ``SESSION_MAX_HOURS`` since sign-in, however active.
@@ -26,11 +26,11 @@ from wtforms.validators import DataRequired
 
 from extensions import limiter, login_manager
 from messaging.audit import Actor, audit
-from messaging.crypto import keyring
 from messaging.db import db
 from messaging.models import User
+from messaging.people.users import authenticate, normalise_email, note_failed_login, sign_out
+from messaging.security.crypto import keyring
 from messaging.settings import get_settings
-from messaging.users import authenticate, normalise_email, note_failed_login, sign_out
 
 from .security import is_console_request
 

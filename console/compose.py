@@ -18,9 +18,8 @@ from pathlib import Path
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import Admin, expose
 
-from messaging.clock import utcnow
+from messaging import clock
 from messaging.db import db
-from messaging.decision import Decision
 from messaging.errors import Conflict, ValidationFailed
 from messaging.messages import (
     SEND_AT_RANGE,
@@ -32,6 +31,7 @@ from messaging.messages import (
     send_message,
 )
 from messaging.models import CHANNELS, Contact, Message, Situation, Template
+from messaging.policy.decision import Decision
 from messaging.settings import get_settings
 
 from .base import SecureView, current_actor, parse_id
@@ -116,7 +116,7 @@ def _parse_send_at(text: str, errors: dict) -> datetime | None:
         except OverflowError:  # e.g. 0001-01-01T00:00+01:00 falls before year 1 in UTC
             errors["send_at"] = f"Choose a time that {SEND_AT_RANGE.replace('must be', 'is')}."
             return None
-    if value <= utcnow():
+    if value <= clock.utcnow():
         errors["send_at"] = "Choose a time in the future (UTC), or leave it empty to send now."
         return None
     if send_at_problem(value):

@@ -13,12 +13,12 @@ from flask import abort, request
 from flask_admin import Admin, expose
 from sqlalchemy import case, func, or_
 
-from messaging.clock import utcnow
-from messaging.conversations import read_thread
+from messaging import clock
+from messaging.client.conversations import read_thread
 from messaging.db import db
-from messaging.lockout import contact_lock
+from messaging.message_reading import decision_reason as stored_decision_reason
 from messaging.models import Contact, Message
-from messaging.records import decision_reason as stored_decision_reason
+from messaging.security.lockout import contact_lock
 from messaging.settings import get_settings
 
 from .base import SecureView, current_actor, list_page
@@ -45,7 +45,7 @@ class ConversationRow:
 
 def conversation_rows(search: str, page: int) -> tuple[list[ConversationRow], int]:
     """One page of contacts, latest conversation first, and the number of matching contacts."""
-    now = utcnow()
+    now = clock.utcnow()
     stats = (db.select(Message.contact_id.label("contact_id"),
                        func.max(Message.created_at).label("last_at"),
                        func.count(Message.id).label("messages"),
@@ -109,7 +109,7 @@ class ConversationsView(SecureView):
         form = ComposeInput.for_contact(contact)
         message_request, _ = build_request(form, settings.portal_enabled)
         panel = build_panel(form, message_request, actor.is_admin, settings.portal_enabled)
-        return self.render("console/conversation_thread.html", contact=contact, items=items, now=utcnow(),
+        return self.render("console/conversation_thread.html", contact=contact, items=items, now=clock.utcnow(),
                            decision_reason=decision_reason, sender_label=sender_label,
                            status_labels=STATUS_LABELS, status_styles=STATUS_STYLES,
                            **compose_context(form, panel, {}, fixed_contact=True))

@@ -5,11 +5,11 @@ from flask import abort, flash, redirect, request
 from flask_admin import expose
 
 from messaging.db import db
-from messaging.delivery import retry_now
+from messaging.delivery.engine import retry_now
 from messaging.errors import Conflict
+from messaging.message_reading import decision_reason, failed_deliveries, scheduled_messages
 from messaging.messages import cancel_scheduled
 from messaging.models import Delivery, Message
-from messaging.records import decision_reason, failed_deliveries, scheduled_messages
 
 from .base import SecureView, current_actor, parse_id
 from .records import confirm_page, format_time

@@ -8,7 +8,7 @@ from flask_login import current_user
 from messaging.db import db
 from messaging.errors import Conflict, NotFound, ValidationFailed
 from messaging.models import RECOMMENDATIONS
-from messaging.situations import (
+from messaging.policy.situations import (
     RECOMMENDATION_LABELS,
     create_situation,
     delete_situation,

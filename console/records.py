@@ -21,15 +21,22 @@ from sqlalchemy import String, cast
 from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 
-from messaging.accounts import change_role, revoke_api_key, set_user_active
-from messaging.contacts import contact_fields, create_contact, normalise_phone, set_contact_pin, update_contact
 from messaging.db import db
 from messaging.errors import Conflict, ValidationFailed
-from messaging.lockout import active_lock, contact_lock, unlock_contact
+from messaging.message_reading import decision_reason, open_message_content
 from messaging.models import CHANNELS, MESSAGE_STATUSES, MODES, ROLES, ApiKey, AuditEntry, Contact, Message, User
-from messaging.pins import InvalidPin
-from messaging.records import decision_reason, open_message_content
-from messaging.users import MIN_PASSWORD_LENGTH, create_api_key, create_user, reset_password
+from messaging.people.contacts import contact_fields, create_contact, normalise_phone, set_contact_pin, update_contact
+from messaging.people.users import (
+    MIN_PASSWORD_LENGTH,
+    change_role,
+    create_api_key,
+    create_user,
+    reset_password,
+    revoke_api_key,
+    set_user_active,
+)
+from messaging.security.lockout import active_lock, contact_lock, unlock_contact
+from messaging.security.pins import InvalidPin
 
 from .base import AdminModelView, SecureModelView, current_actor
 

@@ -1,6 +1,6 @@
 """Templates in the console: staff read them, admins create, edit and delete them.
 
-A custom view rather than a ModelView: saving goes through messaging.templates.validate_template,
+A custom view rather than a ModelView: saving goes through messaging.policy.templates.validate_template,
 whose warnings and policy refusals (with an override reason) do not fit a generic model form.
 The endpoints keep Flask-Admin's names (index_view, details_view, create_view, edit_view,
 delete_view with ``?id=``) so other pages can link with ``url_for('templates.edit_view', id=…)``.
@@ -14,9 +14,7 @@ from flask_login import current_user
 from messaging.db import db
 from messaging.errors import Conflict, NotFound, PolicyRefused, ValidationFailed
 from messaging.models import CHANNELS, Situation, Template
-from messaging.rendering import DEFAULT_NOTICE, render_notice
-from messaging.settings import get_settings
-from messaging.templates import (
+from messaging.policy.templates import (
     BODY_FIELDS,
     FIELDS,
     SAMPLE_FORM,
@@ -28,6 +26,8 @@ from messaging.templates import (
     template_warnings,
     validate_template,
 )
+from messaging.rendering.text import DEFAULT_NOTICE, render_notice
+from messaging.settings import get_settings
 
 from .base import SecureView, current_actor
 

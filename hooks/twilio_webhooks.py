@@ -11,10 +11,10 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from messaging.client.inbound import receive_sms
 from messaging.db import db
+from messaging.delivery.provider_status import record_provider_status
 from messaging.errors import ValidationFailed
-from messaging.inbound import receive_sms
-from messaging.provider_status import record_provider_status
 
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 

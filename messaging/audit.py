@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .db import db
-from .models import AuditEntry
+from messaging.db import db
+from messaging.models import AuditEntry
 
 
 @dataclass(frozen=True)

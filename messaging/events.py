@@ -1,9 +1,9 @@
 """View tracking: every step of a message's life is a MessageEvent."""
 from __future__ import annotations
 
-from .crypto import keyring
-from .db import db
-from .models import Message, MessageEvent
+from messaging.db import db
+from messaging.models import Message, MessageEvent
+from messaging.security.crypto import keyring
 
 
 def record_event(message: Message, kind: str, ip: str | None = None, **detail) -> MessageEvent:

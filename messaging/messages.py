@@ -6,18 +6,18 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from .audit import Actor, audit
-from .clock import utcnow
-from .content_check import check_standard_content
-from .crypto import decrypt_content, encrypt_content, keyring
-from .db import db
-from .decision import Decision, LevelChoice, SituationRef, decide
-from .errors import Conflict, NotFound, PolicyRefused, ValidationFailed
-from .events import record_event
-from .models import CHANNELS, Contact, Delivery, Message, Situation, Template
-from .rendering import body_context, render_notice, render_text, voice_notice_text
-from .settings import get_settings
-from .tokens import make_link_token
+from messaging import clock
+from messaging.audit import Actor, audit
+from messaging.db import db
+from messaging.errors import Conflict, NotFound, PolicyRefused, ValidationFailed
+from messaging.events import record_event
+from messaging.models import CHANNELS, Contact, Delivery, Message, Situation, Template
+from messaging.policy.content_check import check_standard_content
+from messaging.policy.decision import Decision, LevelChoice, SituationRef, decide
+from messaging.rendering.text import body_context, render_notice, render_text, voice_notice_text
+from messaging.security.crypto import decrypt_content, encrypt_content, keyring
+from messaging.security.tokens import make_link_token
+from messaging.settings import get_settings
 
 LINK_PLACEHOLDER = "{link}"
 # A send_at a little in the past (a slow client, a clock that lags) means "now"; further back or
@@ -33,7 +33,7 @@ def send_at_problem(send_at: datetime | None, now: datetime | None = None) -> st
         return None
     if send_at.tzinfo is not None:
         return "must be converted to UTC first"
-    now = now or utcnow()
+    now = now or clock.utcnow()
     if not now - SEND_AT_GRACE <= send_at <= now + SEND_AT_HORIZON:
         return SEND_AT_RANGE
     return None
@@ -213,7 +213,7 @@ def send_message(request: MessageRequest, actor: Actor) -> Message:
     subject, body = _render_content(request, settings.org_name)
 
     data_key, wrapped = keyring().new_data_key()
-    now = utcnow()
+    now = clock.utcnow()
     message = Message(
         contact=request.contact, direction="out", channel=request.channel, mode=decision.mode,
         require_pin=decision.require_pin, pin_method=decision.pin_method, decided_by=decision.decided_by,
@@ -275,7 +275,7 @@ def revoke_message(message: Message, actor: Actor) -> Message:
     if message.direction != "out":
         raise Conflict("Only outbound messages can be revoked.", code="not_revocable")
     if message.revoked_at is None:
-        message.revoked_at = utcnow()
+        message.revoked_at = clock.utcnow()
         message.token_version += 1
         message.status = "revoked"
         for delivery in message.deliveries:

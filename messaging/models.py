@@ -1,4 +1,4 @@
-"""Tables of the core. Content columns hold ciphertext only (see messaging.crypto)."""
+"""Tables of the core. Content columns hold ciphertext only (see messaging.security.crypto)."""
 from __future__ import annotations
 
 import secrets
@@ -7,9 +7,15 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .clock import utcnow
-from .content_check import DEFAULT_SENSITIVE_TERMS
-from .db import db
+from messaging import clock
+from messaging.db import db
+from messaging.policy.content_check import DEFAULT_SENSITIVE_TERMS
+
+
+def _now():
+    """Column default: read the clock at insert time, so a test that moves ``messaging.clock`` moves it too."""
+    return clock.utcnow()
+
 
 MODES = ("secure", "standard")
 LEVEL_MODES = ("inherit", "secure", "standard")
@@ -38,7 +44,7 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(String(16), default="staff")
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
     last_login_at: Mapped[datetime | None]
     # Part of every console session; raising it (logout, password or role change, deactivation)
     # ends every session of this user on the server, however old the cookie that carries it.
@@ -131,8 +137,8 @@ class Contact(db.Model):
     pin_locked_until: Mapped[datetime | None]
     # Consecutive locks since the last successful verification: each lasts four times the one before.
     pin_lock_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
 
     @property
     def full_name(self) -> str:
@@ -158,8 +164,8 @@ class Template(db.Model):
     mode: Mapped[str] = mapped_column(String(16), default="inherit")
     require_pin: Mapped[str] = mapped_column(String(16), default="inherit")
     notification_text: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
 
     situation: Mapped[Situation | None] = relationship()
 
@@ -195,7 +201,7 @@ class Message(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
     send_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now, index=True)
     expires_at: Mapped[datetime | None]
     viewed_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
@@ -237,7 +243,7 @@ class Delivery(db.Model):
     to_address: Mapped[str] = mapped_column(String(254))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=_now)
     lease_until: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     # When the last claim was made: pacing counts a transport's claims in a sliding window.
@@ -248,7 +254,7 @@ class Delivery(db.Model):
     payload_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
 
@@ -263,7 +269,7 @@ class MessageEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=_now)
     ip_hash: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
@@ -273,7 +279,7 @@ class MessageEvent(db.Model):
 class AuditEntry(db.Model):
     __tablename__ = "audit_entry"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(default=_now, index=True)
     actor: Mapped[str] = mapped_column(String(254))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
@@ -292,7 +298,7 @@ class ApiKey(db.Model):
     role: Mapped[str] = mapped_column(String(16), default="staff")
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
@@ -308,7 +314,7 @@ class OneTimeCode(db.Model):
     message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(255))
     channel: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     # Wrong answers claimed against this code (claimed before the check, so parallel guesses count).
@@ -326,6 +332,6 @@ class OutboxEntry(db.Model):
     to_address: Mapped[str] = mapped_column(String(254), index=True)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     message_public_id: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
 
     __table_args__ = (UniqueConstraint("idempotency_key"),)

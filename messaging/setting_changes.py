@@ -3,11 +3,18 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .audit import Actor
-from .db import db
-from .errors import ValidationFailed
-from .models import Template
-from .settings import InvalidSetting, change_setting, check_combination, get_settings, parse_setting, settings_as_dict
+from messaging.audit import Actor
+from messaging.db import db
+from messaging.errors import ValidationFailed
+from messaging.models import Template
+from messaging.settings import (
+    InvalidSetting,
+    change_setting,
+    check_combination,
+    get_settings,
+    parse_setting,
+    settings_as_dict,
+)
 
 # Global defaults that a template can override, and the template column that does it.
 OVERRIDABLE_DEFAULTS = {"default_mode": Template.mode, "require_pin": Template.require_pin}

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .audit import Actor, audit
-from .content_check import MAX_TERM_LENGTH, MAX_TERMS, parse_terms
-from .db import db
-from .models import Settings
+from messaging.audit import Actor, audit
+from messaging.db import db
+from messaging.models import Settings
+from messaging.policy.content_check import MAX_TERM_LENGTH, MAX_TERMS, parse_terms
 
 
 class InvalidSetting(ValueError):

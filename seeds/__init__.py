@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from messaging.audit import SYSTEM
-from messaging.contacts import create_contact
 from messaging.db import db
 from messaging.models import Contact, Situation, Template
+from messaging.people.contacts import create_contact
 from messaging.settings import get_settings
 
 HERE = Path(__file__).resolve().parent

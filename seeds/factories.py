@@ -4,10 +4,10 @@ from __future__ import annotations
 import itertools
 
 from messaging.audit import SYSTEM
-from messaging.contacts import create_contact
 from messaging.db import db
 from messaging.models import Contact, Situation, Template, User
-from messaging.users import create_api_key, create_user
+from messaging.people.contacts import create_contact
+from messaging.people.users import create_api_key, create_user
 
 _counter = itertools.count(1)
 

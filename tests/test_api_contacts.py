@@ -1,11 +1,11 @@
 """Contacts over the API: create, read, set a PIN, read the thread."""
 from __future__ import annotations
 
-from messaging.access import add_reply
+from messaging.client.access import add_reply
 from messaging.db import db
 from messaging.messages import get_message
 from messaging.models import Contact
-from messaging.pins import check_pin
+from messaging.security.pins import check_pin
 from tests.api_support import assert_error, audit_actions, caller
 
 PIN = "97531"
@@ -148,8 +148,8 @@ def test_control_characters_are_refused_on_every_database(app):
 
 def test_consent_times_are_recorded_only_for_a_yes(app):
     from messaging.audit import SYSTEM
-    from messaging.contacts import create_contact
     from messaging.db import db
+    from messaging.people.contacts import create_contact
 
     with app.app_context():
         no = create_contact(SYSTEM, {"first_name": "No", "marketing_consent": False, "sms_consent": False})

@@ -5,10 +5,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from messaging.access import resolve_link
+from messaging.client.access import resolve_link
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
 from messaging.messages import get_message, link_for
 from messaging.models import AuditEntry, Contact, Delivery, Message, MessageEvent
 from messaging.settings import get_settings

@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
+from messaging.delivery.transports.outbox import read_outbox
 from messaging.models import Message, MessageEvent
-from messaging.transports.outbox import read_outbox
 from seeds.factories import make_contact, make_user
 
 pytestmark = pytest.mark.browser

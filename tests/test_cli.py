@@ -3,7 +3,7 @@ import json
 
 from messaging.audit import SYSTEM
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
 from messaging.messages import MessageRequest, send_message
 from messaging.models import ApiKey, AuditEntry, Situation, Template, User
 from seeds.factories import make_contact

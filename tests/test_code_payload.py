@@ -1,16 +1,16 @@
-"""A one-time code's sealed payload lives only until the code is sent, as messaging/codes.py promises."""
+"""A one-time code's sealed payload lives only until the code is sent, as messaging/client/codes.py promises."""
 from __future__ import annotations
 
 import re
 
 from messaging.audit import SYSTEM
-from messaging.codes import issue_code
+from messaging.client.codes import issue_code
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
+from messaging.delivery.transports.base import TransportError
+from messaging.delivery.transports.outbox import OutboxTransport, read_outbox
 from messaging.messages import MessageRequest, send_message
 from messaging.models import Delivery
-from messaging.transports.base import TransportError
-from messaging.transports.outbox import OutboxTransport, read_outbox
 from seeds.factories import make_contact
 
 CODE_TEXT = re.compile(r"your code is (\d{6})\.")

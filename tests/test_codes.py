@@ -6,16 +6,16 @@ from datetime import timedelta
 
 from flask import current_app
 
-import messaging.codes
+import messaging.clock
 from messaging.audit import SYSTEM
+from messaging.client.codes import code_route, mask_address
 from messaging.clock import utcnow
-from messaging.codes import code_route, mask_address
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
+from messaging.delivery.transports.outbox import read_outbox
 from messaging.messages import MessageRequest, link_for, send_message
 from messaging.models import Delivery, MessageEvent, OneTimeCode
 from messaging.settings import change_setting
-from messaging.transports.outbox import read_outbox
 from seeds.factories import make_contact
 
 BODY = "Code-protected body marker CD-8812"
@@ -45,7 +45,7 @@ def _received_code(address: str) -> tuple[str, dict]:
 
 def _shift(monkeypatch, **delta):
     later = utcnow() + timedelta(**delta)
-    monkeypatch.setattr(messaging.codes, "utcnow", lambda: later)
+    monkeypatch.setattr(messaging.clock, "utcnow", lambda: later)
     return later
 
 
@@ -183,15 +183,15 @@ def test_codes_are_capped_per_hour(ctx, monkeypatch):
     message, _ = _message(contact)
     for minute in range(5):
         _shift(monkeypatch, minutes=2 * minute)
-        messaging.codes.issue_code(message, None)
+        messaging.client.codes.issue_code(message, None)
     _shift(monkeypatch, minutes=11)
     try:
-        messaging.codes.issue_code(message, None)
+        messaging.client.codes.issue_code(message, None)
         raise AssertionError("a sixth code within the hour was sent")
-    except messaging.codes.CodeRefused as refused:
+    except messaging.client.codes.CodeRefused as refused:
         assert refused.code == "too_many" and "Too many codes" in refused.message
     _shift(monkeypatch, minutes=61)
-    messaging.codes.issue_code(message, None)
+    messaging.client.codes.issue_code(message, None)
 
 
 def test_a_code_takes_three_wrong_answers_then_is_spent_even_for_the_right_one(ctx, client):

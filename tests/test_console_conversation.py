@@ -5,8 +5,8 @@ import html
 import re
 from datetime import timedelta
 
-from messaging.access import add_reply, mark_viewed
 from messaging.audit import Actor
+from messaging.client.access import add_reply, mark_viewed
 from messaging.clock import utcnow
 from messaging.db import db
 from messaging.messages import MessageRequest, send_message

@@ -4,7 +4,7 @@ from datetime import timedelta
 from messaging.audit import SYSTEM
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
 from messaging.messages import MessageRequest, send_message
 from messaging.models import AuditEntry, Delivery, Message
 from seeds.factories import make_contact

@@ -11,7 +11,7 @@ from messaging.audit import Actor
 from messaging.db import db
 from messaging.errors import Conflict, ValidationFailed
 from messaging.models import AuditEntry, User
-from messaging.users import MIN_PASSWORD_LENGTH, change_own_password, reset_password
+from messaging.people.users import MIN_PASSWORD_LENGTH, change_own_password, reset_password
 from seeds.factories import make_user
 from tests.console_helpers import PASSWORD, signed_in_client
 

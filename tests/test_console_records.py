@@ -6,7 +6,7 @@ from messaging.clock import utcnow
 from messaging.db import db
 from messaging.messages import MessageRequest, send_message
 from messaging.models import ApiKey, AuditEntry, Contact, Message, User
-from messaging.users import find_api_key
+from messaging.people.users import find_api_key
 from seeds.factories import make_contact
 from tests.console_helpers import PASSWORD, signed_in_client
 

@@ -1,11 +1,11 @@
 """Who sees what in the console: admin-only pages refuse staff with 403 and vanish from their menu."""
 import pytest
 
-from messaging.accounts import change_role
 from messaging.audit import SYSTEM
 from messaging.db import db
 from messaging.errors import Conflict
 from messaging.models import User
+from messaging.people.users import change_role
 from seeds.factories import make_user
 from tests.api_support import audit_actions
 from tests.console_helpers import signed_in_client

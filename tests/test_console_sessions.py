@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import time
 
-from messaging.accounts import set_user_active
 from messaging.audit import SYSTEM
-from messaging.crypto import keyring
 from messaging.db import db
 from messaging.models import AuditEntry, User
+from messaging.people.users import set_user_active
+from messaging.security.crypto import keyring
 from seeds.factories import make_user
 from tests.console_helpers import PASSWORD, signed_in_client
 

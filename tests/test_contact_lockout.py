@@ -9,16 +9,16 @@ from datetime import timedelta
 import pytest
 from flask import current_app
 
-import messaging.codes
-from messaging.access import check_pin_attempt
+import messaging.clock
 from messaging.audit import SYSTEM
+from messaging.client.access import check_pin_attempt
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.delivery import dispatch_once
-from messaging.lockout import lock_duration
+from messaging.delivery.engine import dispatch_once
+from messaging.delivery.transports.outbox import read_outbox
 from messaging.messages import MessageRequest, link_for, send_message
 from messaging.models import AuditEntry, Contact, Message, MessageEvent
-from messaging.transports.outbox import read_outbox
+from messaging.security.lockout import lock_duration
 from seeds.factories import make_contact
 from tests.console_helpers import signed_in_client
 
@@ -148,10 +148,10 @@ def test_codes_are_capped_per_contact_across_its_links(ctx, monkeypatch):
     start = utcnow()
     for i in range(5):
         later = start + timedelta(minutes=2 * i)
-        monkeypatch.setattr(messaging.codes, "utcnow", lambda later=later: later)
-        messaging.codes.issue_code(first if i % 2 else second, None)
-    with pytest.raises(messaging.codes.CodeRefused) as refused:
-        messaging.codes.issue_code(first, None)
+        monkeypatch.setattr(messaging.clock, "utcnow", lambda later=later: later)
+        messaging.client.codes.issue_code(first if i % 2 else second, None)
+    with pytest.raises(messaging.client.codes.CodeRefused) as refused:
+        messaging.client.codes.issue_code(first, None)
     assert refused.value.code == "too_many"
 
 

@@ -6,7 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from messaging.audit import Actor
-from messaging.content_check import (
+from messaging.db import db
+from messaging.errors import PolicyRefused
+from messaging.messages import MessageRequest, preview_message, send_message
+from messaging.models import AuditEntry
+from messaging.policy.content_check import (
     DEFAULT_SENSITIVE_TERMS,
     check_standard_content,
     find_protected_data,
@@ -14,11 +18,7 @@ from messaging.content_check import (
     parse_terms,
     protected_content_warning,
 )
-from messaging.db import db
-from messaging.decision import LevelChoice, decide
-from messaging.errors import PolicyRefused
-from messaging.messages import MessageRequest, preview_message, send_message
-from messaging.models import AuditEntry
+from messaging.policy.decision import LevelChoice, decide
 from messaging.settings import get_settings
 from seeds.factories import make_contact, make_template
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from messaging.decision import LEVELS, Decision, LevelChoice, SituationRef, Warning, decide, pin_choice
+from messaging.policy.decision import LEVELS, Decision, LevelChoice, SituationRef, Warning, decide, pin_choice
 
 HEALTHCARE = SituationRef("healthcare", "Healthcare / HIPAA-adjacent (PHI)", "secure")
 REMINDER = SituationRef("appointment_reminder", "Standard appointment reminder", "standard")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from messaging.audit import SYSTEM
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.delivery import (
+from messaging.delivery.engine import (
     backoff_seconds,
     claim_due_deliveries,
     dispatch_once,
@@ -18,11 +18,11 @@ from messaging.delivery import (
     render_outgoing,
     retry_now,
 )
+from messaging.delivery.pacing import pace_for
+from messaging.delivery.transports.base import TransportError
+from messaging.delivery.transports.outbox import read_outbox
 from messaging.messages import MessageRequest, revoke_message, send_message
 from messaging.models import Delivery, Message, MessageEvent, OutboxEntry
-from messaging.pacing import pace_for
-from messaging.transports.base import TransportError
-from messaging.transports.outbox import read_outbox
 from seeds.factories import make_contact
 
 
@@ -48,7 +48,7 @@ class FlakyTransport:
         self.failures, self.retryable, self.code, self.sent = failures, retryable, code, []
 
     def send(self, outgoing):
-        from messaging.transports.base import SendResult
+        from messaging.delivery.transports.base import SendResult
 
         if self.failures:
             self.failures -= 1

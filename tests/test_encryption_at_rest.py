@@ -2,12 +2,12 @@
 import pytest
 from cryptography.fernet import Fernet
 
-from messaging.access import add_reply
 from messaging.audit import SYSTEM
-from messaging.crypto import Keyring
+from messaging.client.access import add_reply
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
 from messaging.messages import MessageRequest, message_content, send_message
+from messaging.security.crypto import Keyring
 from seeds.factories import make_contact
 
 SECRET_SUBJECT = "Biopsy-Results-Subject-7731"

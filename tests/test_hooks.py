@@ -8,14 +8,14 @@ from sqlalchemy import select, text
 from twilio.request_validator import RequestValidator
 
 from messaging.audit import SYSTEM
+from messaging.client.conversations import read_thread
 from messaging.clock import utcnow
-from messaging.conversations import read_thread
 from messaging.db import db
-from messaging.delivery import claim_due_deliveries, dispatch_once, render_outgoing
+from messaging.delivery.engine import claim_due_deliveries, dispatch_once, render_outgoing
+from messaging.delivery.transports import transport_for
 from messaging.messages import MessageRequest, send_message
 from messaging.models import Contact, Delivery, Message
 from messaging.settings import get_settings
-from messaging.transports import transport_for
 from seeds.factories import make_contact
 from tests.fake_twilio import PUBLIC_BASE_URL as PUBLIC
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from messaging.audit import SYSTEM
-from messaging.conversations import read_thread
+from messaging.client.conversations import read_thread
 from messaging.db import db
 from messaging.models import AuditEntry, Contact, Delivery, Message
 from seeds.factories import make_contact

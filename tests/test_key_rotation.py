@@ -9,13 +9,13 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from app import create_app
 from messaging.audit import SYSTEM
-from messaging.codes import issue_code
+from messaging.client.codes import issue_code
 from messaging.db import db
-from messaging.delivery import dispatch_once
-from messaging.key_rotation import rotate_master_keys
+from messaging.delivery.engine import dispatch_once
+from messaging.delivery.transports.outbox import read_outbox
 from messaging.messages import MessageRequest, message_content, send_message
 from messaging.models import AuditEntry, Delivery, Message, OutboxEntry
-from messaging.transports.outbox import read_outbox
+from messaging.security.key_rotation import rotate_master_keys
 from seeds.factories import make_contact
 from tests.conftest import test_config as config_for_test
 

@@ -6,7 +6,7 @@ from messaging.db import db
 from messaging.errors import Conflict, ValidationFailed
 from messaging.messages import MessageRequest, send_message
 from messaging.models import AuditEntry, Situation
-from messaging.situations import create_situation, delete_situation, get_situation, list_matrix, update_situation
+from messaging.policy.situations import create_situation, delete_situation, get_situation, list_matrix, update_situation
 from seeds.factories import make_contact, make_template
 
 ADMIN = Actor("admin@example.com", role="admin")

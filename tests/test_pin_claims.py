@@ -13,10 +13,10 @@ import urllib.request
 
 from messaging.audit import SYSTEM
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
+from messaging.delivery.transports.outbox import read_outbox
 from messaging.messages import MessageRequest, link_for, send_message
 from messaging.models import Message, MessageEvent, OneTimeCode
-from messaging.transports.outbox import read_outbox
 from seeds.factories import make_contact
 
 BODY = "Parallel body marker PB-2207"

@@ -5,10 +5,9 @@ from datetime import timedelta
 
 from flask import current_app
 
-import messaging.access
-import messaging.lockout
-from messaging.access import check_pin_attempt, locked_until
+import messaging.clock
 from messaging.audit import SYSTEM
+from messaging.client.access import check_pin_attempt, locked_until
 from messaging.clock import utcnow
 from messaging.db import db
 from messaging.messages import MessageRequest, link_for, send_message
@@ -59,8 +58,7 @@ def test_a_lock_ends_by_itself_and_the_reader_gets_a_fresh_allowance(ctx, monkey
     db.session.commit()
     # Move the clock past the lock, consistently for the access checks and the lock claims.
     later = utcnow() + timedelta(minutes=16)
-    monkeypatch.setattr(messaging.access, "utcnow", lambda: later)
-    monkeypatch.setattr(messaging.lockout, "utcnow", lambda: later)
+    monkeypatch.setattr(messaging.clock, "utcnow", lambda: later)
     assert locked_until(message) is None
     wrong = check_pin_attempt(message, "0000", None)
     assert wrong.ok is False and wrong.attempts_left == 4

@@ -8,11 +8,11 @@ import pytest
 from messaging.audit import SYSTEM, Actor
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
+from messaging.delivery.quiet_hours import parse_quiet_hours
+from messaging.delivery.transports.outbox import read_outbox
 from messaging.messages import MessageRequest, send_message
-from messaging.quiet_hours import parse_quiet_hours
 from messaging.settings import get_settings
-from messaging.transports.outbox import read_outbox
 from seeds.factories import make_contact, make_user, situation
 
 

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from messaging.errors import ValidationFailed
-from messaging.rendering import check_source, render_notice, render_text, undeclared_names
+from messaging.rendering.text import check_source, render_notice, render_text, undeclared_names
 
 CONTEXT = {"first_name": "Ann", "last_name": "Lee", "org_name": "Clinic", "form": {"appointment_date": "Tue 4 May"},
            "appointment_date": "Tue 4 May"}

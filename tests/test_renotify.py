@@ -5,16 +5,16 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from messaging.access import mark_viewed
 from messaging.audit import SYSTEM
+from messaging.client.access import mark_viewed
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
+from messaging.delivery.renotify import schedule_renotices
+from messaging.delivery.transports.outbox import read_outbox
 from messaging.messages import MessageRequest, send_message
 from messaging.models import Delivery, MessageEvent
-from messaging.renotify import schedule_renotices
 from messaging.settings import get_settings
-from messaging.transports.outbox import read_outbox
 from seeds.factories import make_contact
 
 

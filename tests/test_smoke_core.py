@@ -1,8 +1,8 @@
 from messaging.audit import SYSTEM
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
+from messaging.delivery.transports.outbox import read_outbox
 from messaging.messages import MessageRequest, message_content, send_message
-from messaging.transports.outbox import read_outbox
 from seeds.factories import make_contact
 
 

@@ -20,12 +20,12 @@ from cryptography.x509.oid import NameOID
 from messaging.audit import SYSTEM
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.delivery import claim_due_deliveries, dispatch_once, render_outgoing
+from messaging.delivery.engine import claim_due_deliveries, dispatch_once, render_outgoing
+from messaging.delivery.transports import transport_for
+from messaging.delivery.transports.base import Outgoing, TransportError
+from messaging.delivery.transports.smtp import SmtpTransport
 from messaging.messages import MessageRequest, send_message
 from messaging.models import Delivery
-from messaging.transports import transport_for
-from messaging.transports.base import Outgoing, TransportError
-from messaging.transports.smtp import SmtpTransport
 from seeds.factories import make_contact
 from tests.conftest import free_port
 

@@ -12,7 +12,7 @@ from messaging.db import db
 from messaging.errors import ValidationFailed
 from messaging.messages import MessageRequest, send_message
 from messaging.models import Message, Template
-from messaging.rendering import render_text
+from messaging.rendering.text import render_text
 from seeds.factories import make_contact, make_template
 from tests.api_support import assert_error, caller
 

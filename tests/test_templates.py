@@ -1,4 +1,4 @@
-"""Saving templates through messaging.templates: field checks, the sandbox, the notice rule, the policy."""
+"""Saving templates through messaging.policy.templates: field checks, the sandbox, the notice rule, the policy."""
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -8,8 +8,8 @@ from messaging.db import db
 from messaging.errors import Conflict, PolicyRefused, ValidationFailed
 from messaging.messages import MessageRequest, send_message
 from messaging.models import AuditEntry, Template
+from messaging.policy.templates import delete_template, template_warnings, validate_template
 from messaging.settings import get_settings
-from messaging.templates import delete_template, template_warnings, validate_template
 from seeds.factories import make_contact, make_template
 
 ADMIN = Actor("admin@example.com", user_id=None, role="admin")

@@ -5,12 +5,12 @@ from datetime import timedelta
 
 from itsdangerous import URLSafeTimedSerializer
 
-from messaging.access import resolve_link
 from messaging.audit import SYSTEM
+from messaging.client.access import resolve_link
 from messaging.clock import utcnow
 from messaging.db import db
 from messaging.messages import MessageRequest, cancel_scheduled, link_for, revoke_message, send_message
-from messaging.tokens import (
+from messaging.security.tokens import (
     GRANT_SALT,
     LINK_SALT,
     make_link_token,

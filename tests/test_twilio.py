@@ -9,10 +9,10 @@ import pytest
 from messaging.audit import SYSTEM
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
+from messaging.delivery.transports import transport_for
+from messaging.delivery.transports.base import Outgoing, TransportError
 from messaging.messages import MessageRequest, send_message
-from messaging.transports import transport_for
-from messaging.transports.base import Outgoing, TransportError
 from seeds.factories import make_contact
 
 

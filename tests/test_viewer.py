@@ -8,13 +8,13 @@ import pytest
 from flask import current_app
 
 from messaging.audit import SYSTEM
+from messaging.client.conversations import read_thread
 from messaging.clock import utcnow
-from messaging.conversations import read_thread
 from messaging.db import db
 from messaging.messages import MessageRequest, link_for, revoke_message, send_message
 from messaging.models import Message, MessageEvent
+from messaging.security.tokens import make_link_token, make_view_grant
 from messaging.settings import change_setting
-from messaging.tokens import make_link_token, make_view_grant
 from seeds.factories import make_contact
 
 BODY = "Your results are normal. Marker VW-5521."

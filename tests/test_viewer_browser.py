@@ -7,10 +7,10 @@ import pytest
 
 from messaging.audit import SYSTEM
 from messaging.db import db
-from messaging.delivery import dispatch_once
+from messaging.delivery.engine import dispatch_once
+from messaging.delivery.transports.outbox import read_outbox
 from messaging.messages import MessageRequest, link_for, send_message
 from messaging.settings import change_setting
-from messaging.transports.outbox import read_outbox
 from seeds.factories import make_contact
 
 pytestmark = pytest.mark.browser

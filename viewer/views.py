@@ -13,7 +13,8 @@ from flask import Blueprint, Response, current_app, g, redirect, render_template
 from flask_limiter.util import get_remote_address
 
 from extensions import limiter
-from messaging.access import (
+from messaging import clock
+from messaging.client.access import (
     MAX_REPLY_LENGTH,
     PinOutcome,
     add_reply,
@@ -27,14 +28,13 @@ from messaging.access import (
     request_code,
     resolve_link,
 )
-from messaging.clock import utcnow
-from messaging.codes import CODE_LIFETIME, MAX_CODE_FAILURES, CodeRefused, code_route
+from messaging.client.codes import CODE_LIFETIME, MAX_CODE_FAILURES, CodeRefused, code_route
 from messaging.db import db
 from messaging.errors import ValidationFailed
 from messaging.messages import message_content
 from messaging.models import Message
+from messaging.security.tokens import make_view_grant, read_view_grant
 from messaging.settings import get_settings
-from messaging.tokens import make_view_grant, read_view_grant
 
 from .security import apply_security_headers
 
@@ -97,7 +97,7 @@ def human_time(moment: datetime) -> str:
 
 
 def minutes_from_now(moment: datetime) -> int:
-    return max(1, round((moment - utcnow()).total_seconds() / 60))
+    return max(1, round((moment - clock.utcnow()).total_seconds() / 60))
 
 
 @bp.app_template_filter("viewer_time")
