@@ -37,6 +37,8 @@ def open_message_content(message: Message, actor: Actor) -> tuple[str | None, st
 
 @dataclass(frozen=True)
 class Page:
+    """One page of a list the console shows, with the total to page through."""
+
     items: list
     total: int
     page: int  # 1-based

@@ -13,13 +13,14 @@ from messaging.errors import Conflict, NotFound, PolicyRefused, ValidationFailed
 from messaging.events import record_event
 from messaging.models import CHANNELS, Contact, Delivery, Message, Situation, Template
 from messaging.policy.content_check import check_standard_content
-from messaging.policy.decision import Decision, LevelChoice, SituationRef, decide
-from messaging.rendering.text import body_context, render_notice, render_text, voice_notice_text
+from messaging.policy.decision import Decision, LevelChoice, decide, situation_ref
+from messaging.rendering.outgoing import ClientFacts, preview_text
+from messaging.rendering.text import body_context, render_text
 from messaging.security.crypto import decrypt_content, encrypt_content, keyring
 from messaging.security.tokens import make_link_token
 from messaging.settings import get_settings
 
-LINK_PLACEHOLDER = "{link}"
+LINK_PLACEHOLDER = "…"  # stands in for the token in a preview's link: the real one exists only at send
 # A send_at a little in the past (a slow client, a clock that lags) means "now"; further back or
 # further ahead is a mistake, and a far-off year would overflow the link's expiry.
 SEND_AT_GRACE = timedelta(hours=1)
@@ -59,6 +60,8 @@ class MessageRequest:
 
 @dataclass
 class Preview:
+    """What a message would be: its decision, the client's text (as ``rendering.outgoing`` sends it), its content."""
+
     decision: Decision
     subject: str | None  # what the client's inbox shows as subject (e-mail only)
     client_text: str  # exactly what the client will receive in the SMS / e-mail body
@@ -67,17 +70,13 @@ class Preview:
     suppressed_reason: str | None
 
 
-def situation_ref(situation: Situation | None) -> SituationRef | None:
-    if situation is None:
-        return None
-    return SituationRef(situation.key, situation.label, situation.recommendation, situation.rationale)
-
-
 def address_for(contact: Contact, channel: str) -> str | None:
+    """Where a message on ``channel`` goes: the contact's e-mail address or phone number."""
     return contact.email if channel == "email" else contact.phone
 
 
 def decide_for(request: MessageRequest) -> Decision:
+    """The decision for this request (level, PIN, warnings), with the content check of standard text."""
     settings = get_settings()
     template = request.template
     situation = request.situation or (template.situation if template else None)
@@ -149,27 +148,12 @@ def _render_content(request: MessageRequest, org_name: str) -> tuple[str | None,
 
 
 def suppression_reason(request: MessageRequest, decision: Decision) -> str | None:
+    """Why this message must not go out at all (opted out, or marketing without consent), or None."""
     if request.contact.opted_out_at is not None:
         return "the contact has opted out of messages"
     if decision.recommendation == "standard_opt_in" and not request.contact.marketing_consent:
         return "marketing needs the contact's recorded opt-in, and there is none"
     return None
-
-
-def client_facing_text(request: MessageRequest, decision: Decision, subject: str | None, body: str,
-                       link: str) -> tuple[str | None, str]:
-    """What arrives on the client's phone or in their inbox."""
-    settings = get_settings()
-    if decision.mode == "secure":
-        notice_source = request.template.notification_text if request.template else None
-        notice = render_notice(settings.org_name, request.contact.first_name, link, notice_source)
-        notice_subject = f"A secure message from {settings.org_name}" if request.channel == "email" else None
-        if request.channel == "voice":
-            # The call only says a message is waiting; the link follows by SMS.
-            spoken = voice_notice_text(settings.org_name, request.contact.first_name)
-            return None, f"Voice call: {spoken}\n\nThen by SMS: {notice}"
-        return notice_subject, notice
-    return subject, body
 
 
 def preview_message(request: MessageRequest) -> Preview:
@@ -178,9 +162,12 @@ def preview_message(request: MessageRequest) -> Preview:
     decision = decide_for(request)
     settings = get_settings()
     subject, body = _render_content(request, settings.org_name)
-    placeholder = f"{current_app.config['PUBLIC_BASE_URL']}/m/…"
-    notice_subject, text = client_facing_text(request, decision, subject, body, placeholder)
-    return Preview(decision=decision, subject=notice_subject, client_text=text, content_subject=subject,
+    facts = ClientFacts(settings.org_name, request.contact.first_name,
+                        link=f"{current_app.config['PUBLIC_BASE_URL']}/m/{LINK_PLACEHOLDER}",
+                        notice_template=request.template.notification_text if request.template else None,
+                        subject=subject, body=body)
+    client_subject, text = preview_text(request.channel, decision.mode == "secure", facts)
+    return Preview(decision=decision, subject=client_subject, client_text=text, content_subject=subject,
                    content_body=body, suppressed_reason=suppression_reason(request, decision))
 
 
@@ -200,6 +187,7 @@ def _check_policy(request: MessageRequest, decision: Decision, actor: Actor) -> 
 
 
 def link_for(message: Message) -> str:
+    """The client's signed link to the message's reading page."""
     token = make_link_token(message.public_id, message.token_version)
     return f"{current_app.config['PUBLIC_BASE_URL']}/m/{token}"
 
@@ -264,6 +252,7 @@ def message_content(message: Message) -> tuple[str | None, str | None]:
 
 
 def get_message(public_id: str) -> Message:
+    """The message with this public id; NotFound when there is none."""
     message = db.session.execute(db.select(Message).filter_by(public_id=public_id)).scalar_one_or_none()
     if message is None:
         raise NotFound("No such message.")
@@ -276,24 +265,24 @@ def revoke_message(message: Message, actor: Actor) -> Message:
         raise Conflict("Only outbound messages can be revoked.", code="not_revocable")
     if message.revoked_at is None:
         message.revoked_at = clock.utcnow()
-        message.token_version += 1
-        message.status = "revoked"
-        for delivery in message.deliveries:
-            if delivery.status == "queued":
-                delivery.status = "cancelled"
-        record_event(message, "revoked")
-        audit(actor, "message.revoke", "message", message.public_id)
+        _close(message, "revoked", actor, "message.revoke")
     return message
 
 
 def cancel_scheduled(message: Message, actor: Actor) -> Message:
+    """Cancel a scheduled message before it goes out; its link stops working."""
     if message.status != "scheduled":
         raise Conflict("Only a scheduled message that has not gone out can be cancelled.", code="not_scheduled")
-    message.status = "cancelled"
+    _close(message, "cancelled", actor, "message.cancel")
+    return message
+
+
+def _close(message: Message, status: str, actor: Actor, action: str) -> None:
+    """End a message early: its link dies, what is still queued is cancelled; the event and the audit say so."""
+    message.status = status
     message.token_version += 1
     for delivery in message.deliveries:
         if delivery.status == "queued":
             delivery.status = "cancelled"
-    record_event(message, "cancelled")
-    audit(actor, "message.cancel", "message", message.public_id)
-    return message
+    record_event(message, status)
+    audit(actor, action, "message", message.public_id)

@@ -51,10 +51,10 @@ def pace_for(rate: float, channel: str, interval_seconds: float) -> Pace | None:
 
 def paces_from_config(config, interval_seconds: float | None = None) -> dict[str, Pace]:
     """The configured paces, by channel; channels without a rate are absent (unlimited)."""
-    interval = interval_seconds if interval_seconds is not None else config.get("SCHEDULER_INTERVAL_SECONDS", 3)
+    interval = interval_seconds if interval_seconds is not None else config["SCHEDULER_INTERVAL_SECONDS"]
     paces = {}
     for channel, key in RATE_KEYS.items():
-        pace = pace_for(float(config.get(key) or 0), channel, interval)
+        pace = pace_for(config[key], channel, interval)
         if pace is not None:
             paces[channel] = pace
     return paces

@@ -21,6 +21,8 @@ MARKETING_RECOMMENDATION = "standard_opt_in"
 
 @dataclass(frozen=True)
 class QuietWindow:
+    """Quiet hours: a daily window of local time (it may cross midnight) in which reminders wait."""
+
     start: time
     end: time
     zone: ZoneInfo

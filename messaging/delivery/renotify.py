@@ -30,6 +30,8 @@ OPEN_STATUSES = ("queued", "sending")
 
 @dataclass
 class RenotifyResult:
+    """What one look at the ladder did: renotices queued, messages flagged unread."""
+
     queued: int = 0
     flagged: int = 0
 
@@ -43,6 +45,7 @@ def ladder_from(text: str | None) -> list[int]:
 
 
 def renotice_key(message: Message, step: int) -> str:
+    """The idempotency key of the message's renotice number ``step``: queued once, whoever looks."""
     return f"renotice:{message.public_id}:{step}"
 
 
@@ -52,6 +55,7 @@ def renotice_channel(message: Message) -> str:
 
 
 def first_notice_sent_at(message: Message) -> datetime | None:
+    """When the first notice went out (the ladder counts from there); None while none has."""
     times = [d.sent_at for d in message.deliveries if d.kind == "notice" and d.sent_at is not None]
     return min(times) if times else None
 

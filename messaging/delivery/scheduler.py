@@ -27,12 +27,13 @@ def dispatch_job(app) -> None:
     transports' pace rather than one batch per tick."""
     from messaging.delivery.engine import dispatch_until_idle
 
-    interval = float(app.config.get("SCHEDULER_INTERVAL_SECONDS", 3))
+    interval = app.config["SCHEDULER_INTERVAL_SECONDS"]
     with app.app_context():
         dispatch_until_idle(max_seconds=max(30.0, interval * 10))
 
 
 def renotify_job(app) -> None:
+    """Queue the renotices that are due (the re-notify ladder), in an app context of its own."""
     from messaging.delivery.renotify import schedule_renotices
 
     with app.app_context():
@@ -40,18 +41,18 @@ def renotify_job(app) -> None:
 
 
 def _add_jobs(scheduler, app) -> None:
-    interval = float(app.config.get("SCHEDULER_INTERVAL_SECONDS", 3))
+    interval = app.config["SCHEDULER_INTERVAL_SECONDS"]
     now = datetime.now(UTC)
     scheduler.add_job(dispatch_job, "interval", seconds=interval, args=[app], id="dispatch",
                       max_instances=1, coalesce=True, replace_existing=True, next_run_time=now)
-    scheduler.add_job(renotify_job, "interval", seconds=float(app.config.get("RENOTIFY_INTERVAL_SECONDS", 60)),
+    scheduler.add_job(renotify_job, "interval", seconds=app.config["RENOTIFY_INTERVAL_SECONDS"],
                       args=[app], id="renotify", max_instances=1, coalesce=True, replace_existing=True,
                       next_run_time=now)
 
 
 def should_start_in_web_process(app) -> bool:
     """Only one scheduler per process, and none in the reloader's watcher process."""
-    if not app.config.get("SCHEDULER_ENABLED") or app.testing:
+    if not app.config["SCHEDULER_ENABLED"] or app.testing:
         return False
     if app.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
         return False
@@ -59,6 +60,7 @@ def should_start_in_web_process(app) -> bool:
 
 
 def start_scheduler(app) -> BackgroundScheduler | None:
+    """Start the background scheduler once per app (when this process should run one); returns it."""
     with _lock:
         if "sealed.scheduler" in app.extensions or not should_start_in_web_process(app):
             return app.extensions.get("sealed.scheduler")

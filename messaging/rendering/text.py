@@ -18,7 +18,8 @@ from jinja2 import TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 
 from messaging.errors import ValidationFailed
-from messaging.rendering.sandbox import MAX_OUTPUT, SANDBOX, RenderLimit, render_budget
+from messaging.rendering.limits import MAX_OUTPUT, RenderLimit, render_budget
+from messaging.rendering.sandbox import SANDBOX
 
 DEFAULT_NOTICE = "{{ org_name }}: you have a new secure message. Open: {{ link }}"
 NOTICE_FIELDS = ("org_name", "first_name", "link")
@@ -45,8 +46,6 @@ class _Problem(Exception):
 
     def text(self) -> str:
         return f"line {self.line}: {self.message}" if self.line else self.message
-
-
 
 
 def _refuse(node: nodes.Node, message: str):

@@ -1,23 +1,26 @@
 """Transports by channel, chosen by configuration (``SMS_TRANSPORT``, ``EMAIL_TRANSPORT``, ``VOICE_TRANSPORT``).
 
-Every transport has ``send(Outgoing) -> SendResult`` (raising TransportError), ``transactional``
-(True when the send is part of the engine's database transaction, as the outbox's is) and
-``max_send_seconds`` (the longest a send may take; the engine sends only while its lease outlasts it).
+Every transport satisfies ``Transport`` (transports/base.py): ``send(Outgoing) -> SendResult``
+(raising TransportError), ``transactional`` (True when the send is part of the engine's database
+transaction, as the outbox's is) and ``max_send_seconds`` (the longest a send may take; the engine
+sends only while its lease outlasts it).
 """
 from __future__ import annotations
 
 from flask import current_app
 
-from messaging.delivery.transports.base import Outgoing, SendResult, TransportError
+from messaging.delivery.transports.base import Outgoing, SendResult, Transport, TransportError
 from messaging.delivery.transports.outbox import OutboxTransport
 
 CONFIG_KEYS = {"sms": "SMS_TRANSPORT", "email": "EMAIL_TRANSPORT", "voice": "VOICE_TRANSPORT"}
 ALLOWED = {"sms": ("outbox", "twilio"), "email": ("outbox", "smtp"), "voice": ("outbox", "twilio")}
 
 
-def transport_for(channel: str):
+def transport_for(channel: str) -> Transport:
     """The configured transport of a channel, built once per app."""
-    name = (current_app.config.get(CONFIG_KEYS.get(channel, ""), "outbox") or "outbox").strip().lower()
+    if channel not in CONFIG_KEYS:
+        raise RuntimeError(f"no transport for the channel {channel!r}")
+    name = current_app.config[CONFIG_KEYS[channel]].strip().lower()
     cache = current_app.extensions.setdefault("sealed.transports", {})
     key = (channel, name)
     if key not in cache:
@@ -25,7 +28,7 @@ def transport_for(channel: str):
     return cache[key]
 
 
-def _build(name: str, channel: str, config):
+def _build(name: str, channel: str, config) -> Transport:
     if name not in ALLOWED.get(channel, ()):
         raise RuntimeError(f"unknown transport {name!r} for {channel}; choose one of "
                            + ", ".join(ALLOWED.get(channel, ("outbox",))))
@@ -40,4 +43,4 @@ def _build(name: str, channel: str, config):
     return TwilioTransport.from_config(config)
 
 
-__all__ = ["Outgoing", "SendResult", "TransportError", "transport_for"]
+__all__ = ["Outgoing", "SendResult", "Transport", "TransportError", "transport_for"]

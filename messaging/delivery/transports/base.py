@@ -1,7 +1,8 @@
-"""What every transport receives and returns."""
+"""What every transport receives and returns, and the interface it declares (``Transport``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class SendResult:
+    """A send the provider accepted, with the provider's id for it (a Twilio SID, a Message-ID)."""
+
     provider_id: str | None = None
 
 
@@ -31,3 +34,19 @@ class TransportError(Exception):
         super().__init__(message)
         self.retryable = retryable
         self.code = code
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """What the engine needs of a transport (outbox, SMTP, Twilio, or a test's stand-in)."""
+
+    name: str
+    # True when a send is part of the engine's database transaction (the outbox): the engine then
+    # commits once per batch instead of once per row.
+    transactional: bool
+    # The longest one send may take; the engine starts a send only while its lease outlasts this.
+    max_send_seconds: float
+
+    def send(self, outgoing: Outgoing) -> SendResult:
+        """Hand one rendered send to the provider; raise TransportError when it does not go through."""
+        ...

@@ -18,11 +18,14 @@ _TABLE = OutboxEntry.__table__
 
 
 class OutboxTransport:
+    """The development transport: each send becomes a sealed row of the outbox table."""
+
     name = "outbox"
     transactional = True  # the send is part of the engine's transaction: no per-row commit needed
     max_send_seconds = 0.1  # a local insert
 
     def send(self, outgoing: Outgoing) -> SendResult:
+        """Record the send, sealed, unless its idempotency key was recorded before."""
         values = {
             "delivery_id": outgoing.delivery_id, "idempotency_key": outgoing.idempotency_key,
             "channel": outgoing.channel, "to_address": outgoing.to,

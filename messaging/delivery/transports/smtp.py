@@ -27,6 +27,8 @@ def message_id_for(key: str, sender: str) -> str:
 
 
 class SmtpTransport:
+    """E-mail through one SMTP server; a send is one connection (a Message-ID derived from the key)."""
+
     name = "smtp"
     transactional = False
 
@@ -43,13 +45,13 @@ class SmtpTransport:
 
     @classmethod
     def from_config(cls, config) -> SmtpTransport:
-        return cls(host=config.get("SMTP_HOST") or "127.0.0.1", port=int(config.get("SMTP_PORT") or 25),
-                   security=(config.get("SMTP_SECURITY") or "none").strip().lower(),
-                   username=config.get("SMTP_USERNAME"), password=config.get("SMTP_PASSWORD"),
-                   sender=config.get("SMTP_FROM") or "sealed@localhost",
-                   timeout=float(config.get("SMTP_TIMEOUT") or 20))
+        """The transport the ``SMTP_*`` settings describe."""
+        return cls(host=config["SMTP_HOST"], port=config["SMTP_PORT"], security=config["SMTP_SECURITY"].strip().lower(),
+                   username=config["SMTP_USERNAME"], password=config["SMTP_PASSWORD"], sender=config["SMTP_FROM"],
+                   timeout=config["SMTP_TIMEOUT"])
 
     def build(self, outgoing: Outgoing) -> EmailMessage:
+        """The multipart e-mail for one send: text, HTML when there is one, and the stable Message-ID."""
         mail = EmailMessage()
         mail["From"] = self.sender
         mail["To"] = outgoing.to
@@ -74,6 +76,7 @@ class SmtpTransport:
         return client
 
     def send(self, outgoing: Outgoing) -> SendResult:
+        """Deliver one e-mail; a 5xx answer fails it for good, anything else may be retried."""
         mail = self.build(outgoing)
         try:
             client = self._connect()

@@ -60,6 +60,8 @@ def _twilio_error(exc: TwilioException) -> TransportError:
 
 
 class TwilioTransport:
+    """SMS and voice calls through Twilio's REST API, asking for status callbacks on each send."""
+
     name = "twilio"
     transactional = False
 
@@ -71,23 +73,25 @@ class TwilioTransport:
 
     @classmethod
     def from_config(cls, config) -> TwilioTransport:
-        sid, token, sender = config.get("TWILIO_ACCOUNT_SID"), config.get("TWILIO_AUTH_TOKEN"), \
-            config.get("TWILIO_FROM")
+        """The transport the ``TWILIO_*`` settings describe; refused when a credential is missing."""
+        sid, token, sender = config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config["TWILIO_FROM"]
         missing = [name for name, value in (("TWILIO_ACCOUNT_SID", sid), ("TWILIO_AUTH_TOKEN", token),
                                             ("TWILIO_FROM", sender)) if not value]
         if missing:
             raise RuntimeError("the twilio transport needs " + ", ".join(missing))
-        timeout = float(config.get("TWILIO_TIMEOUT") or 20)
-        return cls(make_client(sid, token, config.get("TWILIO_API_BASE"), timeout), sender,
-                   callback_base=config.get("PUBLIC_BASE_URL"), timeout=timeout)
+        timeout = config["TWILIO_TIMEOUT"]
+        return cls(make_client(sid, token, config["TWILIO_API_BASE"], timeout), sender,
+                   callback_base=config["PUBLIC_BASE_URL"], timeout=timeout)
 
     def status_callback(self, key: str | None) -> str | None:
+        """The URL Twilio reports this send's status to, carrying the idempotency key; None without a base."""
         if not self.callback_base:
             return None
         query = f"?{urlencode({'key': key})}" if key else ""
         return f"{self.callback_base}/hooks/twilio/status{query}"
 
     def send(self, outgoing: Outgoing) -> SendResult:
+        """Send one SMS, or place one call that speaks the text; returns the SID."""
         callback = self.status_callback(outgoing.idempotency_key)
         extra = {"status_callback": callback} if callback else {}
         try:
