@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -17,12 +16,12 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import LimitedStream
 
+from messaging.text_rules import CONTROL_CHARACTERS, SURROGATES
+
 from .auth import require_key
 from .errors import ApiError, fields_from_pydantic
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all but tab, newline, return
-SURROGATES = re.compile(r"[\ud800-\udfff]")  # JSON's "\ud800" escapes decode to text no database can store
 # No body of this API nests deeper than a few levels; deeper input only costs recursion further on.
 MAX_JSON_DEPTH = 32
 

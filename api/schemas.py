@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from messaging.messages import SEND_AT_RANGE
-from messaging.models import CHANNELS, MESSAGE_STATUSES, MODES
+from messaging.models import CHANNELS, LEVEL_MODES, MESSAGE_STATUSES, MODES
 from messaging.people.contacts import (
     MAX_FORM_BYTES,
     MAX_FORM_KEY_LENGTH,
@@ -145,6 +145,8 @@ class Body(BaseModel):
 
 
 class Out(BaseModel):
+    """A response body, read from the core's objects by attribute."""
+
     model_config = ConfigDict(from_attributes=True)
 
 
@@ -152,6 +154,8 @@ class Out(BaseModel):
 
 
 class ErrorDetail(BaseModel):
+    """What went wrong, for a person and for a program."""
+
     code: str = Field(description="Machine-readable, e.g. invalid, not_found, unauthorized, forbidden, "
                                   "portal_disabled, blocked_by_policy, rate_limited, invalid_json.")
     message: str = Field(description="A sentence a person can act on.")
@@ -159,6 +163,8 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorOut(BaseModel):
+    """Every error response: one ``error`` object."""
+
     error: ErrorDetail
 
 
@@ -192,6 +198,8 @@ StoredFormData = Annotated[dict[str, FormValue], BeforeValidator(_flat)]
 
 
 class ContactIn(Body):
+    """A contact to create or change."""
+
     first_name: str = Field(description="Required, at most 100 characters.")
     last_name: str | None = Field(None, description="At most 100 characters.")
     phone: str | None = Field(None, description="Any common form; stored in E.164.", examples=["+14155550123"])
@@ -210,6 +218,8 @@ class ContactIn(Body):
 
 
 class ContactOut(Out):
+    """A contact as the API shows it (never the PIN)."""
+
     id: int
     first_name: str
     last_name: str
@@ -229,6 +239,8 @@ class ContactOut(Out):
 
 
 class PinIn(Body):
+    """A new PIN for a contact."""
+
     pin: Pin
 
 
@@ -239,6 +251,8 @@ MAX_ID = 2**31 - 1  # the database's integer range; larger ids cannot exist
 
 
 class MessageIn(Body):
+    """A message to send (or to preview)."""
+
     contact_id: int = Field(ge=1, le=MAX_ID)
     channel: Literal[CHANNELS] = Field(
         description="voice: a call speaks standard content; for a secure message it only says one is waiting, "
@@ -257,11 +271,15 @@ class MessageIn(Body):
 
 
 class WarningOut(BaseModel):
+    """A policy warning on a decision or a template."""
+
     code: str
     message: str
 
 
 class EventOut(Out):
+    """Something that happened to a message, and when."""
+
     kind: str
     at: UtcDateTime
 
@@ -320,6 +338,8 @@ class PreviewOut(BaseModel):
 
 
 class ThreadMessageOut(BaseModel):
+    """One message of a contact's thread, content included."""
+
     id: str
     direction: Literal["out", "in"]
     mode: str
@@ -332,6 +352,8 @@ class ThreadMessageOut(BaseModel):
 
 
 class ThreadOut(BaseModel):
+    """A contact's conversation."""
+
     contact_id: int
     messages: list[ThreadMessageOut] = Field(description="Oldest first. Reading the thread is audited.")
 
@@ -340,6 +362,8 @@ class ThreadOut(BaseModel):
 
 
 class TemplateIn(Body):
+    """A template to create."""
+
     name: str
     slug: str = Field(description="Unique; lower-case letters, digits and single hyphens, e.g. lab-results.")
     channel: Literal[CHANNELS]
@@ -347,7 +371,7 @@ class TemplateIn(Body):
     body: str = Field(description="Jinja (sandboxed): first_name, last_name, org_name, form.<field> and "
                                   "appointment_<field> from the contact's form data.")
     situation: str | None = Field(None, description="A situation key, e.g. healthcare.")
-    mode: Literal["inherit", "secure", "standard"] = "inherit"
+    mode: Literal[LEVEL_MODES] = "inherit"
     require_pin: TemplatePinIn = "inherit"
     notification_text: str | None = Field(None, description="The secure notice; must contain {{ link }} and may "
                                                             "use only org_name and first_name.")
@@ -356,6 +380,8 @@ class TemplateIn(Body):
 
 
 class TemplateOut(Out):
+    """A template, with the warnings it was saved with."""
+
     id: int
     name: str
     slug: str
@@ -363,7 +389,7 @@ class TemplateOut(Out):
     subject: str | None
     body: str
     situation: str | None
-    mode: Literal["inherit", "secure", "standard"]
+    mode: Literal[LEVEL_MODES]
     require_pin: TemplatePinOut
     notification_text: str | None
     created_at: UtcDateTime
@@ -373,6 +399,8 @@ class TemplateOut(Out):
 
 
 class TemplateListOut(BaseModel):
+    """Every template."""
+
     templates: list[TemplateOut]
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from messaging.db import db
 from messaging.models import Template
-from messaging.policy.decision import Warning as PolicyWarning
-from messaging.policy.templates import validate_template
+from messaging.policy.decision import PolicyWarning
+from messaging.policy.templates import save_template
 
 from .auth import current_actor
 from .registry import operation
@@ -12,6 +12,7 @@ from .schemas import TemplateIn, TemplateListOut, TemplateOut, WarningOut
 
 
 def template_out(template: Template, warnings: list[PolicyWarning] = ()) -> TemplateOut:
+    """A template as the API answers it, with the warnings from saving it."""
     return TemplateOut(
         id=template.id, name=template.name, slug=template.slug, channel=template.channel, subject=template.subject,
         body=template.body, situation=template.situation.key if template.situation else None, mode=template.mode,
@@ -38,6 +39,6 @@ def create_template(body: TemplateIn) -> TemplateOut:
     `warnings` — or, under policy `block`, refused with 409 `blocked_by_policy` unless `override_reason`
     is given (audited)."""
     data = body.model_dump(exclude={"override_reason"})
-    template, warnings = validate_template(data, current_actor(), override_reason=body.override_reason)
+    template, warnings = save_template(data, current_actor(), override_reason=body.override_reason)
     db.session.commit()
     return template_out(template, warnings)

@@ -1,8 +1,10 @@
 """The core of Sealed. Knows no HTTP: the faces (console, viewer, api, hooks) call it, never the reverse.
 
-Top level, the foundation every package uses: ``db`` and ``models`` (tables; content columns hold
-ciphertext), ``clock`` (the one source of "now"), ``errors`` (what the faces translate), ``audit``,
-``events`` (view tracking), ``settings`` (the organisation's Settings row) and ``setting_changes``,
+Top level, the foundation every package uses: ``db`` and ``models`` (a package of tables by subject,
+re-exported; content columns hold ciphertext; ``models.choices`` holds the fixed values such as
+channels and modes), ``clock`` (the one source of "now"), ``errors`` (what the faces translate),
+``text_rules`` (characters stored text must not hold), ``audit``, ``events`` (view tracking),
+``settings`` (the organisation's Settings row) and ``setting_changes``,
 ``messages`` (creating outbound messages: decide, render, encrypt, queue) and ``message_reading``
 (how staff see a stored message).
 

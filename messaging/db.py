@@ -31,6 +31,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def install_sqlite_pragmas() -> None:
+    """Turn on WAL, foreign keys and a busy timeout for every SQLite connection (once)."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 

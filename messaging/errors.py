@@ -3,6 +3,8 @@ from __future__ import annotations
 
 
 class SealedError(Exception):
+    """Base of the core's errors: a message a person can act on, per-field problems and a code."""
+
     code = "error"
 
     def __init__(self, message: str, fields: dict | None = None, code: str | None = None):
@@ -14,10 +16,14 @@ class SealedError(Exception):
 
 
 class ValidationFailed(SealedError):
+    """The input is not valid; ``fields`` says what is wrong with each field."""
+
     code = "invalid"
 
 
 class NotFound(SealedError):
+    """No such record."""
+
     code = "not_found"
 
 
@@ -28,4 +34,6 @@ class Conflict(SealedError):
 
 
 class PolicyRefused(Conflict):
+    """The recommendation policy (``block``) refuses this; an admin may override it with a reason."""
+
     code = "blocked_by_policy"

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from messaging.audit import Actor, audit
 from messaging.db import db
 from messaging.models import Settings
-from messaging.policy.content_check import MAX_TERM_LENGTH, MAX_TERMS, parse_terms
+
+MAX_TERMS = 300  # words in Settings.sensitive_terms
+MAX_TERM_LENGTH = 100
 
 
 class InvalidSetting(ValueError):
-    pass
+    """A setting's value that cannot be used; the message says what would."""
 
 
 def get_settings() -> Settings:
@@ -115,6 +117,20 @@ def _timezone(text: str) -> str:
     return value
 
 
+def parse_terms(text: str | Iterable[str] | None) -> list[str]:
+    """The sensitive-word list as terms: comma or newline separated, trimmed, without duplicates."""
+    if text is None:
+        return []
+    parts = re.split(r"[,\n]", text) if isinstance(text, str) else list(text)
+    terms, seen = [], set()
+    for part in parts:
+        term = " ".join(str(part).split())
+        if term and term.lower() not in seen:
+            seen.add(term.lower())
+            terms.append(term)
+    return terms
+
+
 def _terms(text: str) -> str:
     terms = parse_terms(str(text))
     if len(terms) > MAX_TERMS:
@@ -127,6 +143,8 @@ def _terms(text: str) -> str:
 
 @dataclass(frozen=True)
 class SettingSpec:
+    """One setting: its key, how a typed value is parsed and checked, and a help line."""
+
     key: str
     parse: Callable[[str], object]
     help: str
@@ -154,6 +172,7 @@ SETTING_SPECS: dict[str, SettingSpec] = {s.key: s for s in [
 
 
 def parse_setting(key: str, raw: str) -> object:
+    """A typed value for one setting, parsed and checked; InvalidSetting naming the key otherwise."""
     spec = SETTING_SPECS.get(key)
     if spec is None:
         raise InvalidSetting(f"unknown setting {key!r}; known: {', '.join(SETTING_SPECS)}")
@@ -184,5 +203,6 @@ def change_setting(actor: Actor, key: str, raw) -> tuple[object, object]:
 
 
 def settings_as_dict(row: Settings | None = None) -> dict:
+    """Every setting's current value, by key."""
     row = row or get_settings()
     return {key: getattr(row, key) for key in SETTING_SPECS}

@@ -77,11 +77,6 @@ def identity_method(message: Message) -> str | None:
     return "contact_pin"
 
 
-def locked_until(message: Message) -> datetime | None:
-    """When the lock on this message ends (its own, or its contact's PIN lock), or None."""
-    return active_lock(message)
-
-
 def attempts_left(message: Message) -> int:
     """Wrong PINs still allowed before the message locks (the full allowance once a lock ran out)."""
     limit = get_settings().max_pin_attempts
@@ -97,6 +92,8 @@ def attempts_left(message: Message) -> int:
 
 @dataclass(frozen=True)
 class PinOutcome:
+    """The result of one PIN or code attempt: accepted, or locked until, or attempts left."""
+
     ok: bool
     locked_until: datetime | None = None
     attempts_left: int | None = None
@@ -113,7 +110,7 @@ def check_pin_attempt(message: Message, candidate: str, ip: str | None) -> PinOu
     claim = claim_pin_attempt(message, settings.max_pin_attempts, settings.lockout_minutes)
     if not claim.granted:
         record_event(message, "pin_failed", ip=ip, during_lock=True)
-        return PinOutcome(ok=False, locked_until=locked_until(message))
+        return PinOutcome(ok=False, locked_until=active_lock(message))
     if check_pin(message.contact.pin_hash, candidate):
         _verified(message, ip, via="pin")
         return PinOutcome(ok=True)
@@ -136,7 +133,7 @@ def check_code_attempt(message: Message, candidate: str, ip: str | None) -> PinO
 
 
 def _verified(message: Message, ip: str | None, via: str) -> None:
-    was_locked = locked_until(message)
+    was_locked = active_lock(message)
     clear_message_lock(message)
     record_event(message, "verified", ip=ip, via=via, lifted_lock=True if was_locked else None)
 
@@ -147,7 +144,7 @@ def request_code(message: Message, ip: str | None) -> IssuedCode:
     A code to the number or address on file proves possession of that channel, so it may open a
     message whose PIN is locked. Refused (CodeRefused) where the PIN is the way in and no lock holds.
     """
-    if identity_method(message) != "one_time_code" and locked_until(message) is None:
+    if identity_method(message) != "one_time_code" and active_lock(message) is None:
         raise CodeRefused("This message is opened with your PIN, not a code.", code="not_code_method")
     return issue_code(message, ip)
 

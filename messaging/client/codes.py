@@ -60,6 +60,8 @@ class CodeRoute:
 
 @dataclass(frozen=True)
 class IssuedCode:
+    """A one-time code just queued: the route it goes by and when it expires."""
+
     route: CodeRoute
     expires_at: object  # naive UTC datetime
 

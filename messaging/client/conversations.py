@@ -13,6 +13,8 @@ from messaging.security.lockout import active_lock
 
 @dataclass(frozen=True)
 class ThreadItem:
+    """One message of a contact's thread as staff see it, content decrypted."""
+
     message: Message
     direction: str
     mode: str
@@ -26,6 +28,7 @@ class ThreadItem:
 
 
 def thread_messages(contact: Contact) -> list[Message]:
+    """Every message to and from a contact, oldest first."""
     return list(db.session.execute(
         db.select(Message).filter_by(contact_id=contact.id).order_by(Message.created_at, Message.id)
     ).scalars())

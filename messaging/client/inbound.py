@@ -35,9 +35,11 @@ MAX_INBOUND_LENGTH = 10_000
 
 @dataclass(frozen=True)
 class InboundResult:
+    """What an inbound SMS became: the stored message and its keyword (STOP, START, HELP) if any."""
+
     message: Message | None
     keyword: str | None
-    duplicate: bool = False
+    duplicate: bool = False  # a provider's retry of a message stored already
 
 
 def _contacts_for(phone: str) -> list[Contact]:
@@ -57,18 +59,17 @@ def _unknown_sender(phone: str) -> Contact:
     return contact
 
 
-def receive_sms(from_number: str, body: str | None, provider_id: str | None = None,
-                region: str = "US") -> InboundResult:
+def receive_sms(from_number: str, body: str | None, provider_id: str | None = None) -> InboundResult:
     """Store an inbound text as a standard message in the sender's thread and act on keywords.
 
-    ``from_number`` is normalised to E.164 (``region`` for numbers written without ``+``); one that
+    ``from_number`` is normalised to E.164 (``DEFAULT_PHONE_REGION`` for numbers written without ``+``); one that
     is not a valid phone number raises ValidationFailed (``fields["From"]``) before anything is read
     or stored. STOP-like words opt out every contact with that number and queue the confirmation;
     START-like words opt them in again and confirm; HELP queues the help text. A provider id seen
     before (a retried webhook) changes nothing. Commits nothing.
     """
     try:
-        from_number = normalise_phone(from_number, region)
+        from_number = normalise_phone(from_number)
     except ValueError as exc:
         raise ValidationFailed(f"The sender is not a valid phone number: {exc}.", {"From": str(exc)}) from None
     if provider_id:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 
 from messaging import clock
 from messaging.audit import Actor, audit
@@ -14,6 +14,7 @@ from messaging.db import db
 from messaging.errors import ValidationFailed
 from messaging.models import Contact
 from messaging.security.pins import InvalidPin, hash_pin
+from messaging.text_rules import UNSTORABLE_CHARACTERS
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 64
@@ -21,9 +22,6 @@ MAX_FORM_KEYS = 100
 MAX_FORM_KEY_LENGTH = 64
 MAX_FORM_TEXT_LENGTH = 1000
 MAX_FORM_BYTES = 16 * 1024  # of the JSON encoding, as stored
-# All control characters but tab, newline and return, and UTF-16 surrogates: none means anything in a
-# name or a form value, PostgreSQL refuses NUL in text, and a lone surrogate cannot be encoded at all.
-UNSTORABLE_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def text_problem(value: str) -> str | None:
@@ -89,10 +87,10 @@ def form_data_problem(form_data: dict) -> str | None:
     return None
 
 
-def normalise_phone(raw: str, region: str = "US") -> str:
-    """E.164 form of a phone number, or ValueError saying why not."""
+def normalise_phone(raw: str) -> str:
+    """E.164 form of a phone number (``DEFAULT_PHONE_REGION`` for one without ``+``), or ValueError saying why not."""
     try:
-        number = phonenumbers.parse(raw, region)
+        number = phonenumbers.parse(raw, current_app.config["DEFAULT_PHONE_REGION"])
     except phonenumbers.NumberParseException as exc:
         raise ValueError(f"not a phone number ({exc})") from None
     if not phonenumbers.is_valid_number(number):
@@ -101,6 +99,7 @@ def normalise_phone(raw: str, region: str = "US") -> str:
 
 
 def normalise_email(raw: str) -> str:
+    """The address in its normal form (as email-validator normalises it); ValueError says why not."""
     try:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:
@@ -116,7 +115,7 @@ def _as_bool(value, field: str, errors: dict) -> bool:
     return False
 
 
-def contact_fields(data: dict, region: str = "US", partial: bool = False) -> dict:
+def contact_fields(data: dict, partial: bool = False) -> dict:
     """Validate contact input; returns the cleaned fields or raises ValidationFailed with each problem."""
     errors: dict[str, str] = {}
     clean: dict = {}
@@ -133,20 +132,14 @@ def contact_fields(data: dict, region: str = "US", partial: bool = False) -> dic
                 errors[name] = text_problem(value)
             else:
                 clean[name] = value.strip()
-    if data.get("phone") not in (None, ""):
-        try:
-            clean["phone"] = normalise_phone(str(data["phone"]), region)
-        except ValueError as exc:
-            errors["phone"] = str(exc)
-    elif "phone" in data:
-        clean["phone"] = None
-    if data.get("email") not in (None, ""):
-        try:
-            clean["email"] = normalise_email(str(data["email"]))
-        except ValueError as exc:
-            errors["email"] = str(exc)
-    elif "email" in data:
-        clean["email"] = None
+    for name, normalise in (("phone", normalise_phone), ("email", normalise_email)):
+        if data.get(name) not in (None, ""):
+            try:
+                clean[name] = normalise(str(data[name]))
+            except ValueError as exc:
+                errors[name] = str(exc)
+        elif name in data:
+            clean[name] = None
     if "tags" in data and data["tags"] is not None:
         tags = data["tags"]
         if isinstance(tags, str):
@@ -181,6 +174,7 @@ def contact_fields(data: dict, region: str = "US", partial: bool = False) -> dic
 
 
 def apply_contact_fields(contact: Contact, clean: dict, source: str) -> None:
+    """Write checked fields onto a contact, stamping when and where a consent changed."""
     now = clock.utcnow()
     for key, value in clean.items():
         # A new contact's flags are still None: only a recorded "yes" or a real change gets a time.
@@ -192,8 +186,9 @@ def apply_contact_fields(contact: Contact, clean: dict, source: str) -> None:
         setattr(contact, key, value)
 
 
-def create_contact(actor: Actor, data: dict, source: str = "console", region: str = "US") -> Contact:
-    clean = contact_fields(data, region)
+def create_contact(actor: Actor, data: dict, source: str = "console") -> Contact:
+    """Check and store a new contact, audited."""
+    clean = contact_fields(data)
     contact = Contact(first_name=clean.pop("first_name"), last_name=clean.pop("last_name", ""))
     apply_contact_fields(contact, clean, source)
     db.session.add(contact)
@@ -212,10 +207,9 @@ def set_contact_pin(actor: Actor, contact: Contact, pin) -> None:
     audit(actor, "contact.pin_set", "contact", contact.id)
 
 
-def update_contact(actor: Actor, contact: Contact, data: dict, source: str = "console",
-                   region: str = "US") -> Contact:
+def update_contact(actor: Actor, contact: Contact, data: dict, source: str = "console") -> Contact:
     """Validate and apply changes to a contact; the audit names the changed fields, not their values."""
-    clean = contact_fields(data, region, partial=True)
+    clean = contact_fields(data, partial=True)
     changed = sorted(key for key, value in clean.items() if getattr(contact, key) != value)
     apply_contact_fields(contact, clean, source)
     if changed:

@@ -32,6 +32,7 @@ SIGN_IN_ACTOR = Actor(label="anonymous", role="staff")
 
 
 def create_user(actor: Actor, email: str, role: str, password: str) -> User:
+    """Add a console user (e-mail, role, password of at least 12 characters), audited."""
     errors = {}
     try:
         email = validate_email(email, check_deliverability=False).normalized.lower()
@@ -53,6 +54,7 @@ def create_user(actor: Actor, email: str, role: str, password: str) -> User:
 
 
 def generate_password() -> str:
+    """A random password for a new or reset user, shown once."""
     return secrets.token_urlsafe(15)
 
 

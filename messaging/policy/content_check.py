@@ -19,15 +19,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from messaging import clock
-from messaging.policy.decision import Decision, Warning
-
-DEFAULT_SENSITIVE_TERMS = (
-    "diagnosis, diagnoses, diagnosed, lab result, test result, HIV, pregnancy, pregnant, biopsy, "
-    "cancer, chemotherapy, tumour, tumor, oncology, STI, STD, hepatitis, mental health, psychiatric, "
-    "abortion, miscarriage, overdose, rehab, dialysis, custody, divorce, bankruptcy"
-)
-MAX_TERMS = 300
-MAX_TERM_LENGTH = 100
+from messaging.models import DEFAULT_SENSITIVE_TERMS
+from messaging.policy.decision import Decision, PolicyWarning
+from messaging.settings import parse_terms
 
 # Years before this many years ago make a bare full date look like a date of birth.
 BARE_DATE_MIN_AGE_YEARS = 10
@@ -35,6 +29,8 @@ BARE_DATE_MIN_AGE_YEARS = 10
 
 @dataclass(frozen=True)
 class Finding:
+    """One thing that looks like protected data: what kind, how the warning names it, where it is."""
+
     kind: str  # date_of_birth, card_number, account_number, iban, ssn, balance, term
     label: str  # what the warning says, e.g. "a date of birth" or "the word 'biopsy'"
     start: int
@@ -114,6 +110,7 @@ _IBAN = re.compile(r"\b(?P<cue>IBAN\W{0,3})?(?P<iban>[A-Z]{2}\d{2}(?: ?[A-Z0-9])
 
 
 def luhn_valid(digits: str) -> bool:
+    """Whether a digit string passes the Luhn check that card numbers carry."""
     total = 0
     for position, char in enumerate(reversed(digits)):
         value = int(char)
@@ -184,20 +181,6 @@ def _balances(text: str) -> list[Finding]:
 
 # --- words from the organisation's list ----------------------------------------------------------
 
-def parse_terms(text: str | Iterable[str] | None) -> list[str]:
-    """The configured list as terms: comma or newline separated, trimmed, without duplicates."""
-    if text is None:
-        return []
-    parts = re.split(r"[,\n]", text) if isinstance(text, str) else list(text)
-    terms, seen = [], set()
-    for part in parts:
-        term = " ".join(str(part).split())
-        if term and term.lower() not in seen:
-            seen.add(term.lower())
-            terms.append(term)
-    return terms
-
-
 def _term_pattern(term: str) -> re.Pattern:
     body = r"\s+".join(re.escape(word) for word in term.split())
     start = r"\b" if term[0].isalnum() else ""
@@ -241,7 +224,7 @@ def _join(labels: list[str]) -> str:
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
-def protected_content_warning(findings: list[Finding]) -> Warning | None:
+def protected_content_warning(findings: list[Finding]) -> PolicyWarning | None:
     """One ``protected_content`` warning naming each kind found (not the data), or None."""
     labels: list[str] = []
     for finding in findings:
@@ -249,9 +232,9 @@ def protected_content_warning(findings: list[Finding]) -> Warning | None:
             labels.append(finding.label)
     if not labels:
         return None
-    return Warning("protected_content",
-                   f"This message goes standard but looks like it contains protected data: {_join(labels)}. "
-                   "Send it secure, or take that out.")
+    return PolicyWarning("protected_content",
+                         f"This message goes standard but looks like it contains protected data: {_join(labels)}. "
+                         "Send it secure, or take that out.")
 
 
 def check_standard_content(decision: Decision, texts: Iterable[str | None], terms: str | None,

@@ -1,4 +1,4 @@
-"""Secure or standard: the ladder of DESIGN.md as one pure function.
+"""Secure or standard: the decision ladder (docs/architecture.md) as one pure function.
 
 Levels, most specific first: one-off message, campaign step, template, global default. Each level
 holds ``secure``, ``standard`` or ``inherit`` for the mode, and ``True``, ``False`` or ``None``
@@ -8,6 +8,8 @@ inherits. The same ladder decides ``require_pin`` independently of the mode.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from messaging.models import LEVEL_MODES
 
 LEVELS = ("one_off", "campaign_step", "template", "global")
 AUTOMATIC_REPLY = "system"  # decided_by of confirmations and help answers: no level chose them
@@ -24,7 +26,7 @@ class LevelChoice:
     name: str | None = None  # shown in the reason, e.g. the template's name
 
     def __post_init__(self):
-        if self.mode not in ("inherit", "secure", "standard"):
+        if self.mode not in LEVEL_MODES:
             raise ValueError(f"mode must be inherit, secure or standard, not {self.mode!r}")
         if self.require_pin not in (None, True, False):
             raise ValueError(f"require_pin must be True, False or None, not {self.require_pin!r}")
@@ -32,6 +34,8 @@ class LevelChoice:
 
 @dataclass(frozen=True)
 class SituationRef:
+    """The part of a situation (a row of the recommendation matrix) the ladder reads."""
+
     key: str
     label: str
     recommendation: str  # secure | standard | standard_opt_in
@@ -39,7 +43,9 @@ class SituationRef:
 
 
 @dataclass(frozen=True)
-class Warning:
+class PolicyWarning:
+    """Something staff should know before sending, e.g. ``secure_recommended``; stored on the message."""
+
     code: str
     message: str
 
@@ -49,6 +55,8 @@ class Warning:
 
 @dataclass(frozen=True)
 class Decision:
+    """The outcome of the ladder for one message: mode, PIN, which level decided, warnings, refusals."""
+
     mode: str
     require_pin: bool
     decided_by: str
@@ -57,7 +65,7 @@ class Decision:
     recommendation: str | None = None
     situation: str | None = None
     pin_method: str | None = None
-    warnings: tuple[Warning, ...] = field(default_factory=tuple)
+    warnings: tuple[PolicyWarning, ...] = field(default_factory=tuple)
     blocked_by: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -86,10 +94,17 @@ class Decision:
                 "situation": self.situation, "reason": self.reason, "warnings": self.warning_dicts(),
                 "blocked_by": list(self.blocked_by)}
 
-    def with_warnings(self, extra: list[Warning], block: bool = False, code: str = "") -> Decision:
+    def with_warnings(self, extra: list[PolicyWarning], block: bool = False, code: str = "") -> Decision:
         """A copy with more warnings; ``block`` adds ``code`` to the refusals."""
         blocked = self.blocked_by + ((code,) if block and code else ())
         return Decision(**{**self.__dict__, "warnings": self.warnings + tuple(extra), "blocked_by": blocked})
+
+
+def situation_ref(situation) -> SituationRef | None:
+    """The ladder's view of a Situation row (anything with its attributes), or None for none."""
+    if situation is None:
+        return None
+    return SituationRef(situation.key, situation.label, situation.recommendation, situation.rationale)
 
 
 def pin_choice(value) -> bool | None:
@@ -136,17 +151,17 @@ def decide(*, default: LevelChoice, template: LevelChoice | None = None,
     mode, decided_by, decided_name = _first(levels, "mode", "inherit")
     require_pin, pin_by, _ = _first(levels, "require_pin", None)
 
-    warnings: list[Warning] = []
+    warnings: list[PolicyWarning] = []
     blocked: list[str] = []
     recommendation = situation.recommendation if situation else None
 
     if mode == "secure" and not portal_enabled:
-        warnings.append(Warning("portal_disabled",
-                                "Secure messages need the client portal, which is turned off."))
+        warnings.append(PolicyWarning("portal_disabled",
+                                      "Secure messages need the client portal, which is turned off."))
         blocked.append("portal_disabled")
 
     if situation and recommendation == "secure" and mode == "standard":
-        warnings.append(Warning(
+        warnings.append(PolicyWarning(
             "secure_recommended",
             f"'{situation.label}' is recommended to be sent secure, but this message goes standard "
             f"(set by {LEVEL_LABELS[decided_by]})."))
@@ -154,7 +169,7 @@ def decide(*, default: LevelChoice, template: LevelChoice | None = None,
             blocked.append("secure_recommended")
 
     if situation and recommendation == "standard_opt_in" and marketing_consent is False:
-        warnings.append(Warning(
+        warnings.append(PolicyWarning(
             "no_marketing_consent",
             "The contact has not opted in to marketing; the message will be suppressed."))
 
@@ -163,7 +178,7 @@ def decide(*, default: LevelChoice, template: LevelChoice | None = None,
         effective_pin_method = pin_method
         if pin_method == "contact_pin" and not contact_has_pin:
             effective_pin_method = "one_time_code"
-            warnings.append(Warning(
+            warnings.append(PolicyWarning(
                 "no_contact_pin",
                 "The contact has no PIN; they will be sent a one-time code over their other channel."))
 

@@ -60,6 +60,7 @@ def mark_opted_out(contact: Contact, source: str, actor: Actor = SMS_ACTOR) -> b
 
 
 def mark_opted_in(contact: Contact, source: str, actor: Actor = SMS_ACTOR) -> bool:
+    """Lift the opt-out (once), audited. True when the contact was opted out before."""
     if contact.opted_out_at is None:
         return False
     contact.opted_out_at = None
@@ -83,14 +84,17 @@ def queue_system_text(contact: Contact, phone: str, text: str, kind: str = "cont
 
 
 def opt_out_text(org_name: str) -> str:
+    """The confirmation a client gets after STOP."""
     return (f"{org_name}: you are unsubscribed and will get no more messages from us. "
             "Reply START to subscribe again.")
 
 
 def opt_in_text(org_name: str) -> str:
+    """The confirmation a client gets after START."""
     return f"{org_name}: you are subscribed again. Reply STOP to unsubscribe, HELP for help."
 
 
 def help_reply_text(org_name: str, help_text: str | None) -> str:
+    """The answer to HELP: the organisation's help text, prefixed with its name."""
     text = (help_text or "").strip() or "Reply STOP to stop messages, START to receive them again."
     return text if text.startswith(org_name) else f"{org_name}: {text}"

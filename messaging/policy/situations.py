@@ -13,8 +13,8 @@ from messaging.audit import Actor, audit
 from messaging.db import db
 from messaging.errors import Conflict, NotFound, ValidationFailed
 from messaging.models import RECOMMENDATIONS, Message, Situation, Template
+from messaging.text_rules import CONTROL_CHARACTERS
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 KEY = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 RECOMMENDATION_LABELS = {"secure": "secure", "standard": "standard",
                          "standard_opt_in": "standard, only with marketing opt-in"}
@@ -23,6 +23,8 @@ EDITABLE = ("label", "recommendation", "rationale", "protected_data")
 
 @dataclass(frozen=True)
 class MatrixRow:
+    """A situation with how many templates and messages use it (what the matrix page shows)."""
+
     situation: Situation
     templates: int
     messages: int
@@ -53,6 +55,7 @@ def list_matrix() -> list[MatrixRow]:
 
 
 def usage(situation: Situation) -> MatrixRow:
+    """How many templates and messages use one situation."""
     templates = db.session.execute(db.select(db.func.count(Template.id))
                                    .filter_by(situation_id=situation.id)).scalar()
     messages = db.session.execute(db.select(db.func.count(Message.id)).filter_by(situation_id=situation.id)).scalar()
@@ -60,6 +63,7 @@ def usage(situation: Situation) -> MatrixRow:
 
 
 def get_situation(key: str) -> Situation:
+    """The situation with this key; NotFound otherwise."""
     situation = db.session.execute(db.select(Situation).filter_by(key=key)).scalar_one_or_none()
     if situation is None:
         raise NotFound(f"No situation with key '{key}'.")
@@ -92,7 +96,7 @@ def _clean(data: dict, errors: dict, current: Situation | None = None) -> dict:
             errors["rationale"] = "must be at most 2,000 characters"
         clean["rationale"] = rationale
     for field in ("label", "rationale"):
-        if field in clean and field not in errors and CONTROL.search(clean[field]):
+        if field in clean and field not in errors and CONTROL_CHARACTERS.search(clean[field]):
             errors[field] = "must not contain control characters"
     if "protected_data" in data or current is None:
         clean["protected_data"] = _flag(data.get("protected_data"))

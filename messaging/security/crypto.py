@@ -50,14 +50,17 @@ class Keyring:
 
 
 def keyring() -> Keyring:
+    """The app's keyring (built from ENCRYPTION_KEYS at start-up)."""
     return current_app.extensions["sealed.keyring"]
 
 
 def encrypt_content(fernet: Fernet, text: str | None) -> bytes | None:
+    """Content text as ciphertext under a message's data key (None stays None)."""
     return None if text is None else fernet.encrypt(text.encode())
 
 
 def decrypt_content(fernet: Fernet, token: bytes | None) -> str | None:
+    """Ciphertext back to text under a message's data key (None stays None)."""
     return None if token is None else fernet.decrypt(token).decode()
 
 

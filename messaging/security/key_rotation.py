@@ -46,6 +46,8 @@ class ColumnRotation:
 
 @dataclass
 class RotationReport:
+    """What one rotation did, column by column, with totals."""
+
     columns: list[ColumnRotation]
 
     @property

@@ -16,10 +16,12 @@ def hasher() -> PasswordHasher:
 
 
 def make_hasher(params: dict | None) -> PasswordHasher:
+    """An argon2 hasher with these parameters (the library's defaults when none)."""
     return PasswordHasher(**params) if params else PasswordHasher()
 
 
 def hash_secret(secret: str) -> str:
+    """A slow argon2 hash of a password or PIN, to store."""
     return hasher().hash(secret)
 
 

@@ -9,7 +9,7 @@ PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
 
 
 class InvalidPin(ValueError):
-    pass
+    """A PIN that is not 4 to 8 digits given as text; the message says so."""
 
 
 def validate_pin(pin: object) -> str:
@@ -22,8 +22,10 @@ def validate_pin(pin: object) -> str:
 
 
 def hash_pin(pin: str) -> str:
+    """The argon2 hash of a valid PIN; InvalidPin otherwise."""
     return hash_secret(validate_pin(pin))
 
 
 def check_pin(pin_hash: str | None, candidate: str) -> bool:
+    """Whether ``candidate`` is the PIN behind ``pin_hash`` (constant time, also when there is none)."""
     return verify_secret(pin_hash, candidate or "")

@@ -14,6 +14,8 @@ MAX_TOKEN_LENGTH = 512  # real tokens are about 80 characters; anything far long
 
 @dataclass(frozen=True)
 class LinkClaims:
+    """What a valid link token says: the message's public id and the token version it was made for."""
+
     public_id: str
     version: int
 

@@ -1,0 +1,35 @@
+"""Tables of the core, one module per subject. Content columns hold ciphertext only (see messaging.security.crypto).
+
+``choices`` holds the fixed values the columns take (channels, modes, roles, statuses); ``people``
+the console users, API keys and contacts; ``organisation`` the settings row, the recommendation
+matrix and templates; ``message`` messages, their events and one-time codes; ``delivery`` the
+outbound work and what the outbox transport recorded; ``audit`` the audit log. Every table and
+value is re-exported here, so ``from messaging.models import Message`` is the way to name one, and
+importing this package registers every table on ``db.metadata`` (Alembic compares against it).
+
+May import only ``db``, ``clock`` and its own modules: everything else in the core builds on the tables.
+"""
+from messaging.models.audit import AuditEntry
+from messaging.models.choices import (
+    CHANNELS,
+    DELIVERY_STATUSES,
+    EVENT_KINDS,
+    LEVEL_MODES,
+    MESSAGE_STATUSES,
+    MODES,
+    RECOMMENDATIONS,
+    ROLES,
+)
+from messaging.models.defaults import new_public_id
+from messaging.models.delivery import Delivery, OutboxEntry
+from messaging.models.message import Message, MessageEvent, OneTimeCode
+from messaging.models.organisation import DEFAULT_SENSITIVE_TERMS, Settings, Situation, Template
+from messaging.models.people import ApiKey, Contact, User
+
+__all__ = [
+    "CHANNELS", "DEFAULT_SENSITIVE_TERMS", "DELIVERY_STATUSES", "EVENT_KINDS", "LEVEL_MODES", "MESSAGE_STATUSES",
+    "MODES", "RECOMMENDATIONS", "ROLES",
+    "ApiKey", "AuditEntry", "Contact", "Delivery", "Message", "MessageEvent", "OneTimeCode", "OutboxEntry",
+    "Settings", "Situation", "Template", "User",
+    "new_public_id",
+]

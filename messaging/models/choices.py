@@ -1,0 +1,19 @@
+"""The fixed values the core stores and accepts: channels, modes, roles, recommendations, statuses, event kinds.
+
+Defined once and read everywhere: the tables, the decision ladder (``LEVEL_MODES``), the console's
+choices and the API schemas' enums.
+"""
+
+CHANNELS = ("sms", "email", "voice")
+MODES = ("secure", "standard")
+# What a level of the decision ladder (one-off message, campaign step, template) may hold.
+LEVEL_MODES = ("inherit", *MODES)
+ROLES = ("admin", "staff")
+RECOMMENDATIONS = ("secure", "standard", "standard_opt_in")
+
+MESSAGE_STATUSES = ("queued", "sent", "delivered", "failed", "suppressed", "scheduled", "cancelled",
+                    "revoked", "received")
+DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "suppressed", "cancelled")
+EVENT_KINDS = ("queued", "sent", "delivered", "failed", "link_opened", "pin_failed", "locked", "verified",
+               "viewed", "replied", "revoked", "expired", "suppressed", "cancelled", "code_sent",
+               "renotified", "content_opened")

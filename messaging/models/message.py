@@ -1,0 +1,104 @@
+"""Tables of messages: the message itself (content as ciphertext), what happened to it, its one-time codes."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from messaging.db import db
+from messaging.models.defaults import new_public_id, now
+from messaging.models.organisation import Situation, Template
+from messaging.models.people import Contact, User
+
+if TYPE_CHECKING:  # delivery.py imports Message; the relationship below names Delivery by string
+    from messaging.models.delivery import Delivery
+
+
+class Message(db.Model):
+    """One message, outbound or inbound. Subject and body are ciphertext under the message's data key."""
+
+    __tablename__ = "message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3), default="out")
+    channel: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(16))
+    require_pin: Mapped[bool] = mapped_column(default=False)
+    pin_method: Mapped[str | None] = mapped_column(String(32))
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    pin_decided_by: Mapped[str | None] = mapped_column(String(32))
+    recommendation: Mapped[str | None] = mapped_column(String(32))
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    situation_id: Mapped[int | None] = mapped_column(ForeignKey("situation.id"))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("template.id"))
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    suppressed_reason: Mapped[str | None] = mapped_column(String(200))
+    data_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    subject_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    body_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
+    send_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now, index=True)
+    expires_at: Mapped[datetime | None]
+    viewed_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    token_version: Mapped[int] = mapped_column(default=1)
+    pin_failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    pin_lock_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    notices_sent: Mapped[int] = mapped_column(default=0)
+    unread_flagged_at: Mapped[datetime | None]
+    # The provider's id of an inbound message (Twilio MessageSid): a webhook retried is stored once.
+    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    contact: Mapped[Contact] = relationship()
+    template: Mapped[Template | None] = relationship()
+    situation: Mapped[Situation | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    reply_to: Mapped[Message | None] = relationship(remote_side=[id])
+    events: Mapped[list[MessageEvent]] = relationship(
+        back_populates="message", order_by="MessageEvent.id", cascade="all, delete-orphan")
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="message", order_by="Delivery.id", cascade="all, delete-orphan")
+
+    @property
+    def is_secure(self) -> bool:
+        return self.mode == "secure"
+
+    def __str__(self) -> str:
+        return f"{self.mode} {self.channel} message #{self.id}"
+
+
+class MessageEvent(db.Model):
+    """Something that happened to a message (queued, sent, link_opened, viewed, …), with when and from where."""
+
+    __tablename__ = "message_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=now)
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    message: Mapped[Message] = relationship(back_populates="events")
+
+
+class OneTimeCode(db.Model):
+    """A 6-digit code sent over the other channel to open a PIN-protected message."""
+
+    __tablename__ = "one_time_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    # Wrong answers claimed against this code (claimed before the check, so parallel guesses count).
+    failures: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -1,0 +1,103 @@
+"""Tables of the people Sealed knows: console users, API keys, and the contacts it reaches."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from messaging.db import db
+from messaging.models.defaults import now
+
+
+class User(db.Model):
+    """A console user. Flask-Login's protocol is spelled out here so the core needs no Flask-Login."""
+
+    __tablename__ = "user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default="staff")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_login_at: Mapped[datetime | None]
+    # Part of every console session; raising it (logout, password or role change, deactivation)
+    # ends every session of this user on the server, however old the cookie that carries it.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class ApiKey(db.Model):
+    """An API key; only its SHA-256 is kept (keys are 256-bit random, so a slow hash buys nothing)."""
+
+    __tablename__ = "api_key"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16), default="staff")
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class Contact(db.Model):
+    """A client Sealed reaches: how (phone, e-mail), their consents, form data and the PIN's hash and lock."""
+
+    __tablename__ = "contact"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    form_data: Mapped[dict] = mapped_column(JSON, default=dict)
+    sms_consent: Mapped[bool] = mapped_column(default=False)
+    sms_consent_at: Mapped[datetime | None]
+    marketing_consent: Mapped[bool] = mapped_column(default=False)
+    marketing_consent_at: Mapped[datetime | None]
+    marketing_consent_source: Mapped[str | None] = mapped_column(String(100))
+    opted_out_at: Mapped[datetime | None]
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    # The PIN is one secret across all of the contact's links, so wrong guesses count here too.
+    pin_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    pin_locked_until: Mapped[datetime | None]
+    # Consecutive locks since the last successful verification: each lasts four times the one before.
+    pin_lock_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def has_pin(self) -> bool:
+        return bool(self.pin_hash)
+
+    def __str__(self) -> str:
+        return self.full_name
