@@ -18,10 +18,12 @@ from messaging.security.passwords import make_hasher
 
 
 def create_app(config: dict | None = None) -> Flask:
+    """The app, configured from the environment with ``config`` (a test's) winning over it."""
     app = Flask(__name__, instance_relative_config=True)
     _load_dotenv(config)
-    app.config.update(load_config(app.instance_path))
-    app.config.update(config or {})
+    # The passed config is merged inside load_config, so derived values (rate-limit storage, engine
+    # options) follow it and a test's config never makes load_config touch instance/.
+    app.config.update(load_config(app.instance_path, overrides=config))
     init_proxy_fix(app)
     init_extensions(app)
     console.init_app(app)
@@ -49,7 +51,7 @@ def init_proxy_fix(app: Flask) -> None:
     Off by default: without a proxy in front, those headers come from the client and would let
     anyone pick the address their attempts are counted under.
     """
-    hops = int(app.config.get("PROXY_FIX") or 0)
+    hops = int(app.config["PROXY_FIX"])
     if hops > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -57,11 +59,6 @@ def init_proxy_fix(app: Flask) -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    # Counters live in Redis when there is one, so every web worker draws on the same budget.
-    if not app.config.get("RATELIMIT_STORAGE_URI"):
-        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     install_sqlite_pragmas()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True)
@@ -69,14 +66,7 @@ def init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     app.extensions["sealed.keyring"] = Keyring(app.config["ENCRYPTION_KEYS"], app.config["SECRET_KEY"])
-    app.extensions["sealed.hasher"] = make_hasher(app.config.get("ARGON2_PARAMS"))
-
-
-def _engine_options(url: str) -> dict:
-    if url.startswith("sqlite"):
-        # Several threads (web + scheduler) share the file: wait for the write lock instead of failing.
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
+    app.extensions["sealed.hasher"] = make_hasher(app.config["ARGON2_PARAMS"])
 
 
 def _root():

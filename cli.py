@@ -1,4 +1,4 @@
-"""The ``flask --app wsgi`` commands of DESIGN.md's contract."""
+"""The ``flask --app wsgi`` commands, as docs/contracts.md lists them."""
 from __future__ import annotations
 
 import json

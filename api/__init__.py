@@ -14,8 +14,6 @@ from . import contacts, errors, messages, openapi, templates  # noqa: F401 - imp
 from .auth import rate_limit_key
 from .registry import bp
 
-DEFAULT_RATE_LIMIT = "120/minute"
-
 errors.register(bp)
 
 
@@ -34,7 +32,7 @@ def unknown_endpoint(path: str):
 
 
 def _rate_limit() -> str:
-    return current_app.config.get("API_RATE_LIMIT") or DEFAULT_RATE_LIMIT
+    return current_app.config["API_RATE_LIMIT"]
 
 
 # One budget per key across all endpoints (or per address for calls without a valid key).

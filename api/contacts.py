@@ -1,7 +1,7 @@
 """Contacts: create, read, set a PIN, read the conversation thread."""
 from __future__ import annotations
 
-from flask import after_this_request, current_app
+from flask import after_this_request
 
 from messaging.client.conversations import read_thread
 from messaging.db import db
@@ -28,8 +28,7 @@ def create_contact(body: ContactIn) -> ContactOut:
     """Phone numbers are normalised to E.164, e-mail addresses checked. The PIN, if given, is stored
     as a slow hash and never returned (see `has_pin`)."""
     data = body.model_dump(exclude_unset=True)
-    contact = contact_core.create_contact(current_actor(), data, source="api",
-                             region=current_app.config.get("DEFAULT_PHONE_REGION", "US"))
+    contact = contact_core.create_contact(current_actor(), data, source="api")
     db.session.commit()
     return ContactOut.model_validate(contact)
 

@@ -126,7 +126,7 @@ def build_document(app: Flask) -> dict:
                            "Three-valued fields (`secure`, `require_pin`) take true, false, or null/\"inherit\" "
                            "to let the template or global default decide.",
         },
-        "servers": [{"url": app.config.get("PUBLIC_BASE_URL", "/")}],
+        "servers": [{"url": app.config["PUBLIC_BASE_URL"]}],
         "tags": [{"name": "contacts"}, {"name": "messages"}, {"name": "templates"}, {"name": "meta"}],
         "security": [{"bearer": []}],
         "paths": paths,

@@ -51,7 +51,7 @@ def _redis_ok(url: str) -> bool:
 @limiter.exempt
 def healthz():
     checks = {"database": _database_ok()}
-    redis_url = current_app.config.get("REDIS_URL")
+    redis_url = current_app.config["REDIS_URL"]
     if redis_url:
         checks["redis"] = _redis_ok(redis_url)
     healthy = all(checks.values())

@@ -26,7 +26,7 @@ def public_url() -> str:
 
 
 def signature_ok() -> bool:
-    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    token = current_app.config["TWILIO_AUTH_TOKEN"]
     signature = request.headers.get("X-Twilio-Signature", "")
     if not token or not signature:
         return False
@@ -63,8 +63,7 @@ def twilio_inbound():
     if not sender:
         abort(400)
     try:
-        receive_sms(sender, form.get("Body"), provider_id=form.get("MessageSid") or form.get("SmsSid"),
-                    region=current_app.config.get("DEFAULT_PHONE_REGION", "US"))
+        receive_sms(sender, form.get("Body"), provider_id=form.get("MessageSid") or form.get("SmsSid"))
     except ValidationFailed as exc:
         # Signed, so it did come from Twilio, but there is no number to file it under. Answered
         # with the usual empty TwiML: an error status would only make Twilio log it as our failure

@@ -22,7 +22,6 @@ from messaging.client.access import (
     check_code_attempt,
     check_pin_attempt,
     identity_method,
-    locked_until,
     mark_viewed,
     note_link_opened,
     request_code,
@@ -33,6 +32,7 @@ from messaging.db import db
 from messaging.errors import ValidationFailed
 from messaging.messages import message_content
 from messaging.models import Message
+from messaging.security.lockout import active_lock
 from messaging.security.tokens import make_view_grant, read_view_grant
 from messaging.settings import get_settings
 
@@ -60,7 +60,7 @@ def _viewer_headers(response: Response) -> Response:
 
 
 def _post_limit() -> str:
-    return current_app.config.get("VIEWER_POST_LIMIT", "10 per minute")
+    return current_app.config["VIEWER_POST_LIMIT"]
 
 
 def _ip_and_token() -> str:
@@ -119,7 +119,7 @@ def not_found() -> tuple[str, int]:
 def _gate(message: Message, token: str, status: int = 200, **extra) -> tuple[str, int]:
     """The landing page: what the reader must do next (open, enter PIN, get a code) or the lock."""
     method = identity_method(message)
-    until = locked_until(message)
+    until = active_lock(message)
     # A code to the address on file proves possession of it, so it is offered during a lock too.
     code_way = method == "one_time_code" or until is not None
     route = code_route(message) if code_way else None
@@ -191,7 +191,7 @@ def _prove(message: Message, method: str) -> PinOutcome | str:
     by_code = method == "one_time_code" or "code" in request.form
     field, shape = ("code", CODE_SHAPE) if by_code else ("pin", PIN_SHAPE)
     candidate = (request.form.get(field) or "").strip().replace(" ", "")
-    if not shape.match(candidate) and (by_code or locked_until(message) is None):
+    if not shape.match(candidate) and (by_code or active_lock(message) is None):
         # Not a possible answer, so not a guess: say what is expected instead of counting it.
         return "Enter the 6-digit code." if by_code else "Enter your PIN (4 to 8 digits)."
     g.checked_a_secret = True
@@ -241,7 +241,7 @@ def reply(token: str):
     message = resolve_link(token)
     if message is None:
         return not_found()
-    if locked_until(message) is not None:
+    if active_lock(message) is not None:
         # A lock hides the content on every path, a re-read through the reply form included.
         return _gate(message, token, 423)
     if not get_settings().replies_allowed:
