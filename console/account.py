@@ -10,12 +10,11 @@ from flask_admin import Admin, expose
 from flask_login import current_user
 
 from extensions import limiter
-from messaging.db import db
-from messaging.errors import ValidationFailed
 from messaging.people.users import MIN_PASSWORD_LENGTH, change_own_password
 
 from .auth import account_limit, keep_session
 from .base import SecureView, current_actor
+from .core_calls import run_core
 
 
 def _this_user() -> str:
@@ -38,21 +37,18 @@ class AccountView(SecureView):
         errors: dict[str, str] = {}
         if request.method == "POST":
             user = current_user._get_current_object()
-            try:
+            with run_core(flash_error=False) as call:
                 version = change_own_password(current_actor(), user, request.form.get("current_password", ""),
                                               request.form.get("new_password", ""),
                                               request.form.get("confirm_password", ""))
-            except ValidationFailed as exc:
-                db.session.rollback()
-                errors = exc.fields
-            else:
-                db.session.commit()
+            if not call.failed:
                 keep_session(version)
                 flash("Your password is changed. Every other session of yours has been signed out.", "success")
                 return redirect(self.get_url(".index"))
+            errors = call.fields
         return self.render("console/account_password.html", errors=errors,
                            min_length=MIN_PASSWORD_LENGTH), 422 if errors else 200
 
 
 def register(admin: Admin) -> None:
-    admin.add_view(AccountView(name="Your account", endpoint="account", url="/admin/account"))
+    admin.add_view(AccountView(name="Your account", endpoint="account", url="account"))

@@ -32,6 +32,7 @@ from messaging.people.users import authenticate, normalise_email, note_failed_lo
 from messaging.security.crypto import keyring
 from messaging.settings import get_settings
 
+from .lookup import get_by_id
 from .security import is_console_request
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -134,7 +135,7 @@ def logout():
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = get_by_id(User, user_id)
     if user is None or not user.active or session.get(SESSION_VERSION) != user.session_version:
         return None
     return user

@@ -17,22 +17,19 @@ from werkzeug.wsgi import LimitedStream
 
 from messaging.audit import Actor
 
-MAX_ID = 2**31 - 1  # the database's integer range: a larger id names no row, and would overflow the query
+from .formatting import TYPE_FORMATTERS
+from .lookup import MAX_ID, get_by_id, parse_id
+
+# Menu categories (the menu's order is set in console/__init__.py).
+ADMIN_CATEGORY = "Admin"
+DELIVERIES_CATEGORY = "Deliveries"
 # Characters no stored text may hold: PostgreSQL refuses NUL, and a lone surrogate cannot be encoded.
 UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def current_actor() -> Actor:
+    """The signed-in user as the core's audit actor."""
     return Actor.for_user(current_user)
-
-
-def parse_id(raw) -> int | None:
-    """A record id typed into a URL or form, or None when it cannot name a row (not digits, too large)."""
-    text = str(raw or "").strip()
-    if not (text.isascii() and text.isdigit()):
-        return None
-    value = int(text)
-    return value if 1 <= value <= MAX_ID else None
 
 
 class RoleMixin:
@@ -48,24 +45,33 @@ class RoleMixin:
             return redirect(url_for("auth.login", next=request.full_path))
         abort(403)
 
+    def require_admin(self) -> None:
+        """403 unless an admin is signed in: for the changes on a page every user may read."""
+        if not current_user.is_admin:
+            abort(403)
+
 
 class SecureView(RoleMixin, BaseView):
     """A custom console page (compose, conversations…)."""
 
 
 class SecureModelView(RoleMixin, ModelView):
-    """A list/edit view over one model."""
+    """A list/edit view over one model. Records are never deleted from the console."""
 
     # Flask-Admin's list page less its inline script (see the template), for the CSP.
     list_template = "admin/console_list.html"
     page_size = 25
     can_view_details = True
+    can_delete = False
+    named_filter_urls = True
+    column_type_formatters = TYPE_FORMATTERS
+    column_type_formatters_detail = TYPE_FORMATTERS
     create_modal = False
     edit_modal = False
 
     def get_one(self, id):
-        record_id = parse_id(id)
-        return None if record_id is None else super().get_one(str(record_id))
+        # Flask-Admin's own pages (details, edit) look records up here.
+        return get_by_id(self.model, id)
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         # A page past the end (or below zero, or too large for the database's OFFSET) shows the last one.

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import Admin, expose
 
 from messaging import clock
@@ -34,7 +33,10 @@ from messaging.models import CHANNELS, Contact, Message, Situation, Template
 from messaging.policy.decision import Decision
 from messaging.settings import get_settings
 
-from .base import SecureView, current_actor, parse_id
+from .base import SecureView, current_actor
+from .core_calls import run_core
+from .formatting import format_time
+from .lookup import get_by_id
 
 CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail", "voice": "Voice", "web": "Secure portal"}
 RECOMMENDATION_LABELS = {
@@ -49,14 +51,6 @@ PIN_METHOD_LABELS = {
 # The core names fields after MessageRequest; the form after its inputs.
 CORE_FIELDS = {"template": "template_id", "situation": "situation_id", "contact": "contact_id",
                "notification_text": "template_id"}
-STATIC_FOLDER = Path(__file__).resolve().parent / "static"
-
-
-def format_time(value: datetime | None) -> str:
-    """Naive UTC from the database, shown the way a person reads it."""
-    if value is None:
-        return ""
-    return value.strftime("%d %b %Y, %H:%M UTC").lstrip("0")
 
 
 def _truthy(value: str | None) -> bool:
@@ -97,11 +91,6 @@ class ComposeInput:
         return cls(contact_id=str(contact.id) if contact is not None else "", channel=channel)
 
 
-def _get(model, raw_id: str):
-    record_id = parse_id(raw_id)
-    return db.session.get(model, record_id) if record_id is not None else None
-
-
 def _parse_send_at(text: str, errors: dict) -> datetime | None:
     if not text:
         return None
@@ -128,15 +117,15 @@ def _parse_send_at(text: str, errors: dict) -> datetime | None:
 def build_request(form: ComposeInput, portal_enabled: bool) -> tuple[MessageRequest | None, dict[str, str]]:
     """The core request for this input (None without a contact), and the errors found on the way."""
     errors: dict[str, str] = {}
-    contact = _get(Contact, form.contact_id)
+    contact = get_by_id(Contact, form.contact_id)
     if contact is None:
         errors["contact_id"] = "Choose a contact."
     if form.channel not in CHANNELS:
         errors["channel"] = "Choose SMS, e-mail or a voice call."
-    template = _get(Template, form.template_id) if form.template_id else None
+    template = get_by_id(Template, form.template_id) if form.template_id else None
     if form.template_id and template is None:
         errors["template_id"] = "That template no longer exists; choose another."
-    situation = _get(Situation, form.situation_id) if form.situation_id else None
+    situation = get_by_id(Situation, form.situation_id) if form.situation_id else None
     if form.situation_id and situation is None:
         errors["situation_id"] = "That situation no longer exists; choose another."
     send_at = _parse_send_at(form.send_at, errors)
@@ -205,12 +194,8 @@ class Panel:
     def as_json(self) -> dict:
         decision = self.decision
         return {
-            "decision": None if decision is None else {
-                "mode": decision.mode, "require_pin": decision.require_pin, "pin_method": decision.pin_method,
-                "decided_by": decision.decided_by, "reason": decision.reason,
-                "recommendation": decision.recommendation, "situation": decision.situation,
-                "warnings": decision.warning_dicts(), "blocked": decision.blocked,
-                "blocked_by": list(decision.blocked_by)},
+            # The decision as the API shows it, plus whether it blocks the send (for compose.js).
+            "decision": None if decision is None else {**decision.as_dict(), "blocked": decision.blocked},
             "client_subject": self.preview.subject if self.preview else None,
             "client_text": self.preview.client_text if self.preview else None,
             "suppressed_reason": self.preview.suppressed_reason if self.preview else None,
@@ -227,7 +212,7 @@ def _default_secure(form: ComposeInput, message_request: MessageRequest | None) 
     if message_request is None:
         # No contact yet: the mode does not depend on who receives it, so a stand-in will do.
         message_request = MessageRequest(contact=Contact(first_name=""), channel=form.channel,
-                                         template=_get(Template, form.template_id) if form.template_id else None)
+                                         template=get_by_id(Template, form.template_id) if form.template_id else None)
     return decide_for(replace(message_request, secure=None)).mode == "secure"
 
 
@@ -280,7 +265,7 @@ def compose_context(form: ComposeInput, panel: Panel, errors: dict[str, str], fi
                                      for channel in CHANNELS],
             "situations": situations, "contacts": contacts, "portal_enabled": settings.portal_enabled,
             "channel_labels": CHANNEL_LABELS, "recommendation_labels": RECOMMENDATION_LABELS,
-            "pin_method_labels": PIN_METHOD_LABELS, "format_time": format_time}
+            "pin_method_labels": PIN_METHOD_LABELS}
 
 
 class ComposeView(SecureView):
@@ -289,7 +274,7 @@ class ComposeView(SecureView):
         settings = get_settings()
         actor = current_actor()
         if request.method == "GET":
-            form = ComposeInput.for_contact(_get(Contact, request.args.get("contact_id", "")))
+            form = ComposeInput.for_contact(get_by_id(Contact, request.args.get("contact_id", "")))
             message_request, _ = build_request(form, settings.portal_enabled)
             panel = build_panel(form, message_request, actor.is_admin, settings.portal_enabled)
             return self._page(form, panel, {})
@@ -300,20 +285,17 @@ class ComposeView(SecureView):
         if request.form.get("action") == "send":
             status = 422
             if message_request is not None and not errors:
-                try:
+                with run_core(flash_error=False) as call:
                     message = send_message(message_request, actor)
-                    db.session.commit()
-                except ValidationFailed as exc:
-                    db.session.rollback()
-                    errors.update(core_fields(exc))
-                except Conflict as exc:  # PolicyRefused, portal disabled
-                    db.session.rollback()
-                    refusal, status = exc.message, 409
-                    errors.update({k: v for k, v in core_fields(exc).items() if k})
-                else:
+                if not call.failed:
                     text, category = sent_notice(message)
                     flash(text, category)
                     return redirect(url_for("conversations.thread", contact_id=message.contact_id))
+                if isinstance(call.error, Conflict):  # PolicyRefused, portal disabled
+                    refusal, status = call.error.message, 409
+                    errors.update({k: v for k, v in core_fields(call.error).items() if k})
+                else:
+                    errors.update(core_fields(call.error))
         panel = build_panel(form, message_request, actor.is_admin, settings.portal_enabled)
         for name, problem in panel.problems.items():
             errors.setdefault(name, problem)
@@ -339,13 +321,8 @@ class ComposeView(SecureView):
 
 def compose_panel_context(panel: Panel) -> dict:
     return {"panel": panel, "channel_labels": CHANNEL_LABELS, "recommendation_labels": RECOMMENDATION_LABELS,
-            "pin_method_labels": PIN_METHOD_LABELS, "format_time": format_time}
+            "pin_method_labels": PIN_METHOD_LABELS}
 
 
 def register(admin: Admin) -> None:
-    # The panel's script and styles live in console/static and are served from our own origin:
-    # no inline script, so the console can run under a strict Content-Security-Policy.
-    assets = Blueprint("compose_assets", __name__, static_folder=str(STATIC_FOLDER),
-                       static_url_path="/admin/assets/compose")
-    admin.app.register_blueprint(assets)
-    admin.add_view(ComposeView(name="Compose", endpoint="compose", url="/admin/compose"))
+    admin.add_view(ComposeView(name="Compose", endpoint="compose", url="compose"))

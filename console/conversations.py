@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import abort, request
+from flask import request
 from flask_admin import Admin, expose
 from sqlalchemy import case, func, or_
 
@@ -22,7 +22,8 @@ from messaging.security.lockout import contact_lock
 from messaging.settings import get_settings
 
 from .base import SecureView, current_actor, list_page
-from .compose import ComposeInput, build_panel, build_request, compose_context, format_time
+from .compose import ComposeInput, build_panel, build_request, compose_context
+from .lookup import get_or_404
 
 PER_PAGE = 25
 STATUS_LABELS = {"queued": "Queued", "sent": "Sent", "delivered": "Delivered", "failed": "Failed",
@@ -95,13 +96,11 @@ class ConversationsView(SecureView):
         pages = max(1, -(-total // PER_PAGE))
         page = list_page(request.args.get("page", 1, type=int), total, PER_PAGE)
         return self.render("console/conversation_index.html", rows=rows, total=total, page=page, pages=pages,
-                           search=search, format_time=format_time)
+                           search=search)
 
     @expose("/<int:contact_id>")
     def thread(self, contact_id: int):
-        contact = db.session.get(Contact, contact_id)
-        if contact is None:
-            abort(404)
+        contact = get_or_404(Contact, contact_id)
         actor = current_actor()
         items = read_thread(contact, actor, purpose="console conversation")
         db.session.commit()  # the audit entry of this reading
@@ -116,4 +115,4 @@ class ConversationsView(SecureView):
 
 
 def register(admin: Admin) -> None:
-    admin.add_view(ConversationsView(name="Conversations", endpoint="conversations", url="/admin/conversations"))
+    admin.add_view(ConversationsView(name="Conversations", endpoint="conversations", url="conversations"))

@@ -1,20 +1,19 @@
 """Deliveries: failed ones with "Retry now" (admin), and scheduled messages that can be cancelled."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request
-from flask_admin import expose
+from flask import flash, redirect, request
+from flask_admin import Admin, expose
 
-from messaging.db import db
-from messaging.delivery.engine import retry_now
-from messaging.errors import Conflict
+from messaging.delivery.outcomes import retry_now
 from messaging.message_reading import decision_reason, failed_deliveries, scheduled_messages
 from messaging.messages import cancel_scheduled
 from messaging.models import Delivery, Message
 
-from .base import SecureView, current_actor, parse_id
-from .records import confirm_page, format_time
-
-CATEGORY = "Deliveries"
+from .base import DELIVERIES_CATEGORY, SecureView, current_actor
+from .core_calls import run_core
+from .formatting import format_time
+from .lookup import get_or_404
+from .widgets import confirm_page
 
 
 def _page_number() -> int:
@@ -27,20 +26,15 @@ class FailedDeliveriesView(SecureView):
     @expose("/")
     def index(self):
         page = failed_deliveries(_page_number())
-        return self.render("console/deliveries_failed.html", page=page, format_time=format_time,
+        return self.render("console/deliveries_failed.html", page=page,
                            pager_url=lambda p: self.get_url(".index", page=p + 1))
 
     @expose("/retry/", methods=("POST",))
     def retry(self):
-        delivery = db.session.get(Delivery, parse_id(request.args.get("id")) or 0)
-        if delivery is None:
-            abort(404)
-        try:
+        delivery = get_or_404(Delivery, request.args.get("id"))
+        with run_core() as call:
             retry_now(delivery, current_actor())
-        except Conflict as exc:
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if not call.failed:
             flash(f"Delivery #{delivery.id} to {delivery.message.contact.full_name} is queued again.", "success")
         return redirect(self.get_url(".index"))
 
@@ -49,14 +43,12 @@ class ScheduledView(SecureView):
     @expose("/")
     def index(self):
         page = scheduled_messages(_page_number())
-        return self.render("console/deliveries_scheduled.html", page=page, format_time=format_time,
+        return self.render("console/deliveries_scheduled.html", page=page,
                            reason=decision_reason, pager_url=lambda p: self.get_url(".index", page=p + 1))
 
     @expose("/cancel/", methods=("GET", "POST"))
     def cancel(self):
-        message = db.session.get(Message, parse_id(request.args.get("id")) or 0)
-        if message is None:
-            abort(404)
+        message = get_or_404(Message, request.args.get("id"))
         back = self.get_url(".index")
         if request.method == "GET":
             return confirm_page(
@@ -64,17 +56,15 @@ class ScheduledView(SecureView):
                 f"Cancel the {message.channel} message to {message.contact.full_name} due "
                 f"{format_time(message.send_at)}? It will not be sent, and its link will never work.",
                 self.get_url(".cancel", id=message.id), "Cancel the message", back)
-        try:
+        with run_core() as call:
             cancel_scheduled(message, current_actor())
-        except Conflict as exc:
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
+        if not call.failed:
             flash(f"The message to {message.contact.full_name} is cancelled.", "success")
         return redirect(back)
 
 
-def register(admin) -> None:
-    admin.add_view(ScheduledView(name="Scheduled", endpoint="scheduled", url="scheduled", category=CATEGORY))
+def register(admin: Admin) -> None:
+    admin.add_view(ScheduledView(name="Scheduled", endpoint="scheduled", url="scheduled",
+                                 category=DELIVERIES_CATEGORY))
     admin.add_view(FailedDeliveriesView(name="Failed deliveries", endpoint="failed_deliveries",
-                                        url="failed-deliveries", category=CATEGORY))
+                                        url="failed-deliveries", category=DELIVERIES_CATEGORY))

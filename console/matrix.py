@@ -1,38 +1,30 @@
 """The recommendation matrix page: everyone reads it; admins edit rows, add and delete situations."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request
-from flask_admin import expose
+from flask import flash, redirect, request
+from flask_admin import Admin, expose
 from flask_login import current_user
 
-from messaging.db import db
-from messaging.errors import Conflict, NotFound, ValidationFailed
-from messaging.models import RECOMMENDATIONS
+from messaging.models import RECOMMENDATIONS, Situation
 from messaging.policy.situations import (
     RECOMMENDATION_LABELS,
     create_situation,
     delete_situation,
-    get_situation,
     list_matrix,
     update_situation,
     usage,
 )
 
 from .base import SecureView, current_actor
+from .core_calls import run_core
+from .lookup import get_or_404
 
 FORM_FIELDS = ("key", "label", "recommendation", "rationale", "protected_data")
 
 
 class MatrixView(SecureView):
-    def _require_admin(self):
-        if not current_user.is_admin:
-            abort(403)
-
-    def _situation(self, key: str):
-        try:
-            return get_situation(key)
-        except NotFound:
-            abort(404)
+    def _situation(self, key: str) -> Situation:
+        return get_or_404(Situation, key=key)
 
     def _form(self, situation, values: dict, errors: dict, status: int = 200):
         return self.render("console/matrix_form.html", situation=situation, values=values, errors=errors,
@@ -49,57 +41,48 @@ class MatrixView(SecureView):
 
     @expose("/new", methods=("GET", "POST"))
     def create(self):
-        self._require_admin()
+        self.require_admin()
         if request.method == "GET":
             return self._form(None, {"recommendation": "secure", "protected_data": True}, {})
         values = self._submitted()
-        try:
+        with run_core() as call:
             situation = create_situation(current_actor(), values)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return self._form(None, values, exc.fields, 422)
-        db.session.commit()
+        if call.failed:
+            return self._form(None, values, call.fields, 422)
         flash(f"Situation '{situation.label}' added.", "success")
         return redirect(self.get_url(".index"))
 
     @expose("/<key>/edit", methods=("GET", "POST"))
     def edit(self, key):
-        self._require_admin()
+        self.require_admin()
         situation = self._situation(key)
         if request.method == "GET":
             values = {field: getattr(situation, field) for field in FORM_FIELDS}
             return self._form(situation, values, {})
         values = self._submitted()
         values.pop("key")  # the key never changes
-        try:
+        with run_core() as call:
             changes = update_situation(current_actor(), situation, values)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return self._form(situation, {**values, "key": situation.key}, exc.fields, 422)
-        db.session.commit()
+        if call.failed:
+            return self._form(situation, {**values, "key": situation.key}, call.fields, 422)
         flash(f"Situation '{situation.label}' saved." if changes else "Nothing changed.",
               "success" if changes else "info")
         return redirect(self.get_url(".index"))
 
     @expose("/<key>/delete", methods=("GET", "POST"))
     def delete(self, key):
-        self._require_admin()
+        self.require_admin()
         situation = self._situation(key)
         if request.method == "GET":
             return self.render("console/matrix_delete.html", row=usage(situation))
         label = situation.label
-        try:
+        with run_core() as call:
             delete_situation(current_actor(), situation)
-        except Conflict as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        if call.failed:
             return redirect(self.get_url(".index"))
-        db.session.commit()
         flash(f"Situation '{label}' deleted.", "success")
         return redirect(self.get_url(".index"))
 
 
-def register(admin) -> None:
+def register(admin: Admin) -> None:
     admin.add_view(MatrixView(name="Recommendation matrix", endpoint="matrix", url="matrix"))

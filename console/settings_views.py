@@ -4,16 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import flash, redirect, request, url_for
-from flask_admin import expose
-from werkzeug.routing import BuildError
+from flask_admin import Admin, expose
 
-from messaging.db import db
-from messaging.errors import ValidationFailed
 from messaging.setting_changes import OVERRIDABLE_DEFAULTS, change_settings, templates_overriding
 from messaging.settings import SETTING_SPECS, settings_as_dict
 
-from .base import SecureView, current_actor
-from .records import ADMIN_CATEGORY
+from .base import ADMIN_CATEGORY, SecureView, current_actor
+from .core_calls import run_core
 
 LABELS = {
     "org_name": "Organisation name", "brand_color": "Brand colour", "default_mode": "Default mode",
@@ -66,14 +63,6 @@ def as_text(value) -> str:
     return "" if value is None else str(value)
 
 
-def template_url(template_id: int) -> str:
-    # The template pages belong to another area; fall back to their conventional path.
-    try:
-        return url_for("templates.edit_view", id=template_id)
-    except BuildError:
-        return f"{url_for('admin.index').rstrip('/')}/templates/edit/?id={template_id}"
-
-
 def build_sections(values: dict[str, str], current: dict, errors: dict[str, str]):
     placed = {key for _title, keys in SECTIONS for key in keys}
     others = tuple(key for key in SETTING_SPECS if key not in placed)  # keys added later still show up
@@ -103,25 +92,22 @@ class SettingsView(SecureView):
         status = 200
         if request.method == "POST":
             raw = {key: request.form[key] for key in SETTING_SPECS if key in request.form}
-            try:
+            with run_core() as call:
                 changes = change_settings(current_actor(), raw)
-            except ValidationFailed as exc:
-                db.session.rollback()
-                errors = exc.fields
-                values.update(raw)  # keep what the admin typed, right or wrong
-                flash(exc.message, "error")
-                status = 422
-            else:
-                db.session.commit()
+            if not call.failed:
                 if changes:
                     flash("Saved: " + ", ".join(LABELS.get(k, k) for k in changes) + ".", "success")
                 else:
                     flash("Nothing changed.", "info")
                 return redirect(self.get_url(".index"))
-        overrides = {key: [(t, template_url(t.id)) for t in templates_overriding(key)] for key in OVERRIDABLE_DEFAULTS}
+            errors = call.fields
+            values.update(raw)  # keep what the admin typed, right or wrong
+            status = 422
+        overrides = {key: [(t, url_for("templates.edit_view", id=t.id)) for t in templates_overriding(key)]
+                     for key in OVERRIDABLE_DEFAULTS}
         return self.render("console/settings_form.html", sections=build_sections(values, current, errors),
                            overrides=overrides, errors=errors), status
 
 
-def register(admin) -> None:
+def register(admin: Admin) -> None:
     admin.add_view(SettingsView(name="Settings", endpoint="settings", url="settings", category=ADMIN_CATEGORY))

@@ -1,35 +1,33 @@
 """Templates in the console: staff read them, admins create, edit and delete them.
 
-A custom view rather than a ModelView: saving goes through messaging.policy.templates.validate_template,
+A custom view rather than a ModelView: saving goes through messaging.policy.templates.save_template,
 whose warnings and policy refusals (with an override reason) do not fit a generic model form.
 The endpoints keep Flask-Admin's names (index_view, details_view, create_view, edit_view,
 delete_view with ``?id=``) so other pages can link with ``url_for('templates.edit_view', id=…)``.
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request
-from flask_admin import expose
+from flask import flash, redirect, request
+from flask_admin import Admin, expose
 from flask_login import current_user
 
 from messaging.db import db
-from messaging.errors import Conflict, NotFound, PolicyRefused, ValidationFailed
+from messaging.errors import PolicyRefused, ValidationFailed
 from messaging.models import CHANNELS, Situation, Template
+from messaging.policy.template_checks import BODY_FIELDS, FIELDS, SAMPLE_FORM, sample_render
 from messaging.policy.templates import (
-    BODY_FIELDS,
-    FIELDS,
-    SAMPLE_FORM,
     delete_template,
-    get_template,
     message_counts,
-    sample_render,
+    save_template,
     template_decision,
     template_warnings,
-    validate_template,
 )
 from messaging.rendering.text import DEFAULT_NOTICE, render_notice
 from messaging.settings import get_settings
 
 from .base import SecureView, current_actor
+from .core_calls import run_core
+from .lookup import get_or_404
 
 MODE_CHOICES = [("inherit", "inherit (use the global default)"), ("secure", "secure"), ("standard", "standard")]
 PIN_CHOICES = [("inherit", "inherit (use the global default)"), ("true", "yes"), ("false", "no")]
@@ -55,15 +53,8 @@ def _sample(template: Template) -> dict:
 class TemplatesView(SecureView):
     """List and details for everyone signed in; create, edit and delete for admins."""
 
-    def _require_admin(self):
-        if not current_user.is_admin:
-            abort(403)
-
     def _template(self) -> Template:
-        try:
-            return get_template(request.args.get("id", ""))
-        except NotFound:
-            abort(404)
+        return get_or_404(Template, request.args.get("id"))
 
     @expose("/")
     def index_view(self):
@@ -94,18 +85,13 @@ class TemplatesView(SecureView):
     def _save(self, template: Template | None):
         values = {key: request.form.get(key, "") for key in FIELDS}
         reason = request.form.get("override_reason", "")
-        try:
-            saved, warnings = validate_template(values, current_actor(), template, override_reason=reason)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return self._form(template, {**values, "override_reason": reason}, exc.fields, 422)
-        except PolicyRefused as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            errors = exc.fields or {"override_reason": "an admin must give a reason"}
+        with run_core() as call:
+            saved, warnings = save_template(values, current_actor(), template, override_reason=reason)
+        if isinstance(call.error, PolicyRefused):
+            errors = call.fields or {"override_reason": "an admin must give a reason"}
             return self._form(template, {**values, "override_reason": reason}, errors, 409, needs_reason=True)
-        db.session.commit()
+        if call.failed:
+            return self._form(template, {**values, "override_reason": reason}, call.fields, 422)
         flash(f"Template '{saved.name}' saved.", "success")
         for warning in warnings:
             flash(warning.message, "warning")
@@ -113,14 +99,14 @@ class TemplatesView(SecureView):
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
-        self._require_admin()
+        self.require_admin()
         if request.method == "POST":
             return self._save(None)
         return self._form(None, {"channel": "sms", "mode": "inherit", "require_pin": "inherit"}, {})
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):
-        self._require_admin()
+        self.require_admin()
         template = self._template()
         if request.method == "POST":
             return self._save(template)
@@ -130,21 +116,18 @@ class TemplatesView(SecureView):
 
     @expose("/delete/", methods=("GET", "POST"))
     def delete_view(self):
-        self._require_admin()
+        self.require_admin()
         template = self._template()
         used = message_counts().get(template.id, 0)
         if request.method == "POST":
-            try:
+            with run_core() as call:
                 delete_template(current_actor(), template)
-            except Conflict as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
+            if call.failed:
                 return redirect(self.get_url(".details_view", id=template.id))
-            db.session.commit()
             flash(f"Template '{template.name}' deleted.", "success")
             return redirect(self.get_url(".index_view"))
         return self.render("console/template_delete.html", tpl=template, used=used)
 
 
-def register(admin) -> None:
+def register(admin: Admin) -> None:
     admin.add_view(TemplatesView(name="Templates", endpoint="templates", url="templates"))
