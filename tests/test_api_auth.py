@@ -4,7 +4,7 @@ from __future__ import annotations
 from messaging.clock import utcnow
 from messaging.db import db
 from messaging.models import ApiKey
-from tests.api_support import ApiCaller, assert_error, caller
+from tests.support.api import ApiCaller, assert_error, caller
 
 
 def test_a_call_without_a_key_is_refused_with_a_json_401(app):

@@ -6,7 +6,8 @@ from messaging.db import db
 from messaging.messages import get_message
 from messaging.models import Contact
 from messaging.security.pins import check_pin
-from tests.api_support import assert_error, audit_actions, caller
+from tests.support.api import assert_error, caller
+from tests.support.records import audit_entries_in
 
 PIN = "97531"
 
@@ -34,7 +35,7 @@ def test_creating_a_contact_answers_201_with_its_id_and_never_the_pin(app):
         stored = db.session.get(Contact, contact["id"])
         assert check_pin(stored.pin_hash, PIN)
         assert stored.marketing_consent is False
-    [entry] = audit_actions(app, "contact.create")
+    [entry] = audit_entries_in(app, "contact.create")
     assert entry.actor.startswith("api-key:") and entry.api_key_id is not None
 
 
@@ -84,7 +85,7 @@ def test_setting_a_pin_answers_204_and_the_new_pin_opens_messages(app):
     assert api.get(f"/contacts/{contact_id}").json["has_pin"] is True
     with app.app_context():
         assert check_pin(db.session.get(Contact, contact_id).pin_hash, "0042")
-    assert [e.target_id for e in audit_actions(app, "contact.pin_set")] == [str(contact_id)]
+    assert [e.target_id for e in audit_entries_in(app, "contact.pin_set")] == [str(contact_id)]
 
 
 def test_a_bad_pin_is_a_422_and_changes_nothing(app):
@@ -95,7 +96,7 @@ def test_a_bad_pin_is_a_422_and_changes_nothing(app):
     assert_error(api.put(f"/contacts/{contact_id}/pin", json={}), 422, "invalid", ("pin",))
     with app.app_context():
         assert check_pin(db.session.get(Contact, contact_id).pin_hash, "1111")
-    assert audit_actions(app, "contact.pin_set") == []
+    assert audit_entries_in(app, "contact.pin_set") == []
 
 
 def test_setting_the_pin_of_an_unknown_contact_is_a_404(app):
@@ -113,7 +114,7 @@ def test_the_thread_holds_content_oldest_first_and_every_read_is_audited(app):
     with app.app_context():
         add_reply(get_message(first["id"]), "Thank you, see you then", ip="203.0.113.9")
         db.session.commit()
-    before = len(audit_actions(app, "thread.read"))
+    before = len(audit_entries_in(app, "thread.read"))
 
     response = api.get(f"/contacts/{contact_id}/thread")
     assert response.status_code == 200
@@ -127,14 +128,14 @@ def test_the_thread_holds_content_oldest_first_and_every_read_is_audited(app):
     assert all(m["created_at"].endswith("Z") for m in messages)
 
     api.get(f"/contacts/{contact_id}/thread")
-    reads = audit_actions(app, "thread.read")
+    reads = audit_entries_in(app, "thread.read")
     assert len(reads) == before + 2
     assert reads[-1].target_id == str(contact_id) and reads[-1].api_key_id is not None
 
 
 def test_the_thread_of_an_unknown_contact_is_a_404_and_not_audited(app):
     assert_error(caller(app).get("/contacts/31337/thread"), 404, "not_found")
-    assert audit_actions(app, "thread.read") == []
+    assert audit_entries_in(app, "thread.read") == []
 
 
 def test_control_characters_are_refused_on_every_database(app):

@@ -13,7 +13,8 @@ from messaging.messages import get_message, link_for
 from messaging.models import AuditEntry, Contact, Delivery, Message, MessageEvent
 from messaging.settings import get_settings
 from seeds.factories import make_contact
-from tests.api_support import assert_error, audit_actions, caller
+from tests.support.api import assert_error, caller
+from tests.support.records import audit_entries_in
 
 BODY = "Your HbA1c result is 6.1"
 
@@ -62,7 +63,7 @@ def test_sending_answers_201_with_the_decision_and_delivery_shows_sent(app, cont
     assert message["contact_id"] == contact_id and message["viewed_at"] is None
     assert message["created_at"].endswith("Z") and message["expires_at"].endswith("Z")
     assert BODY not in status.get_data(as_text=True)
-    [entry] = audit_actions(app, "message.create")
+    [entry] = audit_entries_in(app, "message.create")
     assert entry.target_id == sent["id"] and entry.api_key_id is not None
 
 
@@ -161,7 +162,7 @@ def test_under_block_a_staff_key_is_refused_and_an_admin_key_overrides_with_a_re
     response = admin.post("/messages", json={**body, "override_reason": "Client asked for plain SMS in writing"})
     assert response.status_code == 201, response.json
     assert response.json["mode"] == "standard"
-    [override] = audit_actions(app, "message.policy_override")
+    [override] = audit_entries_in(app, "message.policy_override")
     assert override.detail["reason"] == "Client asked for plain SMS in writing"
     assert override.target_id == response.json["id"] and override.api_key_id is not None
 
@@ -259,11 +260,11 @@ def test_revoking_stops_the_link_at_once(app, contact_id):
         assert resolve_link(token) is None
     if viewer_built:
         assert api.client.get(f"/m/{token}").status_code == 404
-    [entry] = audit_actions(app, "message.revoke")
+    [entry] = audit_entries_in(app, "message.revoke")
     assert entry.target_id == sent["id"]
     # Revoking twice is harmless and answers the same.
     assert api.post(f"/messages/{sent['id']}/revoke").json["status"] == "revoked"
-    assert len(audit_actions(app, "message.revoke")) == 1
+    assert len(audit_entries_in(app, "message.revoke")) == 1
 
 
 def test_revoking_before_delivery_cancels_the_notice(app, contact_id):

@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 
 from api.openapi import UNDOCUMENTED, UndocumentedRoute, build_document
 from seeds.factories import make_contact
-from tests.api_support import ApiCaller, caller
+from tests.support.api import ApiCaller, caller
 
 
 @pytest.fixture

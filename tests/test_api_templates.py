@@ -4,7 +4,8 @@ from __future__ import annotations
 from messaging.db import db
 from messaging.models import Template
 from messaging.settings import get_settings
-from tests.api_support import assert_error, audit_actions, caller
+from tests.support.api import assert_error, caller
+from tests.support.records import audit_entries_in
 
 VALID = {"name": "Test results", "slug": "test-results", "channel": "sms",
          "body": "Hello {{ first_name }},\nyour results from {{ org_name }} are ready.", "situation": "healthcare",
@@ -33,7 +34,7 @@ def test_an_admin_key_creates_a_template_and_it_is_audited(app):
     with app.app_context():
         stored = db.session.execute(db.select(Template).filter_by(slug="test-results")).scalar_one()
         assert stored.require_pin == "true"
-    [entry] = audit_actions(app, "template.create")
+    [entry] = audit_entries_in(app, "template.create")
     assert entry.target_id == str(template["id"]) and entry.api_key_id is not None
     assert "test-results" in [t["slug"] for t in api.get("/templates").json["templates"]]
 
@@ -124,5 +125,5 @@ def test_standard_against_a_secure_recommendation_warns_or_needs_a_reason_under_
                  ("override_reason",))
     allowed = api.post("/templates", json={**body, "slug": "plain-2", "override_reason": "Results are just 'ready'"})
     assert allowed.status_code == 201
-    [override] = audit_actions(app, "template.policy_override")
+    [override] = audit_entries_in(app, "template.policy_override")
     assert override.detail["reason"] == "Results are just 'ready'"

@@ -9,17 +9,14 @@ from messaging.db import db
 from messaging.models import Delivery, Message
 from messaging.settings import change_setting
 from seeds.factories import make_contact, make_user
+from tests.support.browser import sign_in_page
+from tests.support.console import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery"
-
 
 def sign_in(page, live_server, email: str, next_path: str) -> None:
-    page.goto(f"{live_server.url}/login?next={next_path}")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, live_server.url, email, next_path=next_path)
     page.wait_for_url(f"{live_server.url}{next_path}")
 
 

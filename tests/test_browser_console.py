@@ -12,9 +12,10 @@ from messaging.audit import SYSTEM
 from messaging.db import db
 from messaging.messages import MessageRequest, send_message
 from seeds.factories import make_contact, make_user
+from tests.support.browser import sign_in_page
+from tests.support.console import PASSWORD
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery"
 BODY = "Your invoice for March is attached to the portal."
 
 
@@ -45,10 +46,7 @@ def test_every_console_page_runs_under_the_policy_without_a_violation(live_serve
     problems = _watch(page)
     base = live_server.url
 
-    page.goto(f"{base}/login")
-    page.get_by_label("E-mail").fill("boss@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, base, "boss@example.com")
     expect(page).to_have_url(re.compile(r"/admin/$"))
 
     pages = ["/admin/", "/admin/contacts/", f"/admin/contacts/details/?id={contact_id}",

@@ -10,11 +10,13 @@ from playwright.sync_api import expect
 from messaging.db import db
 from messaging.delivery.engine import dispatch_once
 from messaging.delivery.transports.outbox import read_outbox
-from messaging.models import Message, MessageEvent
+from messaging.models import Message
 from seeds.factories import make_contact, make_user
+from tests.support.browser import sign_in_page
+from tests.support.console import PASSWORD
+from tests.support.records import event_kinds
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery"
 BODY = "Your thyroid panel is normal. No change to your dose."
 
 
@@ -28,10 +30,7 @@ def test_staff_send_secure_client_reads_with_pin_and_replies_staff_see_it(live_s
     staff = browser.new_context()
     console = staff.new_page()
     console.set_default_timeout(8000)
-    console.goto(f"{live_server.url}/login")
-    console.get_by_label("E-mail").fill("frontdesk@example.com")
-    console.get_by_label("Password").fill(PASSWORD)
-    console.get_by_role("button", name="Sign in").click()
+    sign_in_page(console, live_server.url, "frontdesk@example.com")
     expect(console).to_have_url(re.compile(r"/admin/$"))
 
     console.goto(f"{live_server.url}/admin/compose/?contact_id={contact_id}")
@@ -80,8 +79,7 @@ def test_staff_send_secure_client_reads_with_pin_and_replies_staff_see_it(live_s
 
     with app.app_context():
         message = db.session.execute(db.select(Message).filter_by(direction="out")).scalar_one()
-        kinds = [e.kind for e in db.session.execute(
-            db.select(MessageEvent).filter_by(message_id=message.id).order_by(MessageEvent.id)).scalars()]
+        kinds = event_kinds(message)
     assert kinds[:2] == ["queued", "sent"]
     for kind in ("link_opened", "pin_failed", "verified", "viewed", "replied"):
         assert kind in kinds

@@ -1,4 +1,4 @@
-"""The CLI contract of DESIGN.md, through Flask's CLI runner."""
+"""The CLI contract of docs/contracts.md, through Flask's CLI runner."""
 import json
 
 from messaging.audit import SYSTEM

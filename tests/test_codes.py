@@ -4,35 +4,26 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from flask import current_app
-
-import messaging.clock
 from messaging.audit import SYSTEM
-from messaging.client.codes import code_route, mask_address
+from messaging.client.codes import CodeRefused, code_route, issue_code, mask_address
 from messaging.clock import utcnow
 from messaging.db import db
 from messaging.delivery.engine import dispatch_once
 from messaging.delivery.transports.outbox import read_outbox
-from messaging.messages import MessageRequest, link_for, send_message
-from messaging.models import Delivery, MessageEvent, OneTimeCode
+from messaging.models import Delivery, OneTimeCode
 from messaging.settings import change_setting
 from seeds.factories import make_contact
+from tests.support.messages import link_path, send
+from tests.support.records import event_kinds
 
 BODY = "Code-protected body marker CD-8812"
 CODE_TEXT = re.compile(r"^Sealed demo clinic: your code is (\d{6})\. It expires in 10 minutes\.$")
 
 
 def _message(contact, channel="sms"):
-    message = send_message(MessageRequest(contact=contact, channel=channel, body=BODY, secure=True,
-                                          require_pin=True), SYSTEM)
-    db.session.commit()
+    message = send(contact, channel=channel, body=BODY, secure=True, require_pin=True)
     dispatch_once()  # the notice goes out first, as in life
-    return message, link_for(message).removeprefix(current_app.config["PUBLIC_BASE_URL"])
-
-
-def _kinds(message) -> list[str]:
-    return [e.kind for e in db.session.execute(
-        db.select(MessageEvent).filter_by(message_id=message.id).order_by(MessageEvent.id)).scalars()]
+    return message, link_path(message)
 
 
 def _received_code(address: str) -> tuple[str, dict]:
@@ -41,12 +32,6 @@ def _received_code(address: str) -> tuple[str, dict]:
     match = CODE_TEXT.match(row["body"])
     assert match, row["body"]
     return match.group(1), row
-
-
-def _shift(monkeypatch, **delta):
-    later = utcnow() + timedelta(**delta)
-    monkeypatch.setattr(messaging.clock, "utcnow", lambda: later)
-    return later
 
 
 def test_a_contact_without_a_pin_opens_the_message_with_a_code_sent_by_email(ctx, client):
@@ -62,7 +47,7 @@ def test_a_contact_without_a_pin_opens_the_message_with_a_code_sent_by_email(ctx
     assert sent.status_code == 200
     assert "We sent a 6-digit code by e-mail" in page and "It expires in 10 minutes" in page
     assert contact.email not in page  # the page shows the address masked only
-    assert "code_sent" in _kinds(message)
+    assert "code_sent" in event_kinds(message)
 
     code, row = _received_code(contact.email)
     assert row["channel"] == "email" and row["subject"] == "Your code from Sealed demo clinic"
@@ -70,7 +55,7 @@ def test_a_contact_without_a_pin_opens_the_message_with_a_code_sent_by_email(ctx
     assert opened.status_code == 200 and BODY in opened.get_data(as_text=True)
     db.session.refresh(message)
     assert message.viewed_at is not None
-    assert {"verified", "viewed"} <= set(_kinds(message))
+    assert {"verified", "viewed"} <= set(event_kinds(message))
 
 
 def test_the_code_message_holds_neither_the_link_nor_the_content(ctx, client):
@@ -143,16 +128,16 @@ def test_a_code_works_once(ctx, client):
     assert "This code is no longer valid. Ask for a new code." in again.get_data(as_text=True)
 
 
-def test_a_code_expires_after_ten_minutes(ctx, client, monkeypatch):
+def test_a_code_expires_after_ten_minutes(ctx, client, clock):
     contact = make_contact()
     message, path = _message(contact)
     client.post(f"{path}/code")
     code, _row = _received_code(contact.email)
-    _shift(monkeypatch, minutes=10, seconds=1)
+    clock.ahead(minutes=10, seconds=1)
     late = client.post(path, data={"code": code})
     assert late.status_code == 403 and BODY not in late.get_data(as_text=True)
     db.session.refresh(message)
-    assert message.viewed_at is None and "pin_failed" in _kinds(message)
+    assert message.viewed_at is None and "pin_failed" in event_kinds(message)
 
 
 def test_a_new_code_replaces_the_old_one_and_not_sooner_than_a_minute(ctx, client):
@@ -178,20 +163,20 @@ def test_a_new_code_replaces_the_old_one_and_not_sooner_than_a_minute(ctx, clien
     assert client.post(path, data={"code": second}).status_code == 200
 
 
-def test_codes_are_capped_per_hour(ctx, monkeypatch):
+def test_codes_are_capped_per_hour(ctx, clock):
     contact = make_contact()
     message, _ = _message(contact)
     for minute in range(5):
-        _shift(monkeypatch, minutes=2 * minute)
-        messaging.client.codes.issue_code(message, None)
-    _shift(monkeypatch, minutes=11)
+        clock.ahead(minutes=2 * minute)
+        issue_code(message, None)
+    clock.ahead(minutes=11)
     try:
-        messaging.client.codes.issue_code(message, None)
+        issue_code(message, None)
         raise AssertionError("a sixth code within the hour was sent")
-    except messaging.client.codes.CodeRefused as refused:
+    except CodeRefused as refused:
         assert refused.code == "too_many" and "Too many codes" in refused.message
-    _shift(monkeypatch, minutes=61)
-    messaging.client.codes.issue_code(message, None)
+    clock.ahead(minutes=61)
+    issue_code(message, None)
 
 
 def test_a_code_takes_three_wrong_answers_then_is_spent_even_for_the_right_one(ctx, client):
@@ -208,7 +193,7 @@ def test_a_code_takes_three_wrong_answers_then_is_spent_even_for_the_right_one(c
     assert spent.status_code == 403 and BODY not in spent.get_data(as_text=True)
     assert "too many wrong answers" in spent.get_data(as_text=True)
     assert db.session.execute(db.select(OneTimeCode).filter_by(message_id=message.id)).scalar_one().failures == 3
-    assert "viewed" not in _kinds(message)
+    assert "viewed" not in event_kinds(message)
 
 
 def test_a_pin_message_does_not_send_codes(ctx, client):

@@ -12,8 +12,8 @@ from messaging.clock import utcnow
 from messaging.db import db
 from messaging.models import AuditEntry, Contact, Delivery, Message, OutboxEntry, Template
 from messaging.settings import change_setting
-from seeds.factories import make_contact, make_user, situation
-from tests.console_helpers import PASSWORD, signed_in_client
+from seeds.factories import make_contact, situation
+from tests.support.console import csrf_token_from, signed_in_client
 
 
 def sign_in(app, role="staff", email=None):
@@ -284,15 +284,10 @@ def test_templates_are_offered_per_channel_and_a_mismatch_is_refused(app, staff)
 
 
 def test_preview_endpoint_needs_the_csrf_header(csrf_app):
+    client = signed_in_client(csrf_app, "staff", "staff@example.com")
     with csrf_app.app_context():
-        make_user("staff@example.com", role="staff", password=PASSWORD)
         cid = make_contact().id
-    client = csrf_app.test_client()
-    login_page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
-    client.post("/login", data={"email": "staff@example.com", "password": PASSWORD, "csrf_token": token})
-    compose = client.get(f"/admin/compose/?contact_id={cid}").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', compose).group(1)
+    token = csrf_token_from(client.get(f"/admin/compose/?contact_id={cid}").data)
     form = {"contact_id": cid, "channel": "sms", "body": "Hello"}
     assert client.post("/admin/compose/preview", data=form).status_code == 400
     answer = client.post("/admin/compose/preview", data=form, headers={"X-CSRFToken": token})

@@ -12,7 +12,7 @@ from messaging.db import db
 from messaging.messages import MessageRequest, send_message
 from messaging.models import AuditEntry, Contact, Message, User
 from seeds.factories import make_contact
-from tests.console_helpers import signed_in_client
+from tests.support.console import signed_in_client
 
 
 def sign_in(app, role="staff", email=None):

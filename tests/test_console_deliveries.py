@@ -8,7 +8,7 @@ from messaging.delivery.engine import dispatch_once
 from messaging.messages import MessageRequest, send_message
 from messaging.models import AuditEntry, Delivery, Message
 from seeds.factories import make_contact
-from tests.console_helpers import csrf_token_from, signed_in_client
+from tests.support.console import csrf_token_from, signed_in_client
 
 PROVIDER_ERROR = "Twilio error 30003: Unreachable destination handset"
 

@@ -13,8 +13,8 @@ from messaging.db import db
 from messaging.messages import MessageRequest, send_message
 from messaging.models import ApiKey, Delivery, User
 from seeds.factories import make_api_key, make_contact, make_template, make_user
-from tests.api_support import caller
-from tests.console_helpers import signed_in_client
+from tests.support.api import caller
+from tests.support.console import csrf_token_from, signed_in_client
 
 # The faces that are not the console; each sets its own headers.
 OTHER_FACES = ("viewer", "api", "hooks", "health")
@@ -229,7 +229,7 @@ def test_the_sign_out_control_carries_a_csrf_token_on_every_kind_of_page(csrf_ap
         assert "signout@example.com" in menu, path
         form = re.search(r'<form method="post" action="/logout"[^>]*>(.*?)</form>', menu, re.S)
         assert form and ">Sign out</button>" in form.group(1), path
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.group(1)).group(1)
+        token = csrf_token_from(form.group(1))
     assert client.post("/logout").status_code == 400  # without the token: refused
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/admin/").status_code == 302

@@ -13,7 +13,7 @@ from messaging.db import db
 from messaging.messages import MessageRequest, send_message
 from messaging.models import AuditEntry, Contact, Message
 from seeds.factories import make_contact
-from tests.console_helpers import signed_in_client
+from tests.support.console import signed_in_client
 
 HUGE = "99999999999999999999"  # beyond 64 bits
 

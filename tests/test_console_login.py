@@ -1,4 +1,5 @@
 from seeds.factories import make_user
+from tests.support.console import sign_in
 
 
 def test_login_then_home_then_logout(app, client):
@@ -25,7 +26,7 @@ def test_a_console_left_idle_signs_out(app, client):
         make_user("idle@example.com", role="staff", password="correct horse battery")
         change_setting(SYSTEM, "session_idle_minutes", "5")
         db.session.commit()
-    client.post("/login", data={"email": "idle@example.com", "password": "correct horse battery"})
+    sign_in(app, "idle@example.com", client=client)
     assert client.get("/admin/").status_code == 200
     with client.session_transaction() as session:
         session["last_seen"] -= 6 * 60

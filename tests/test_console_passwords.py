@@ -8,31 +8,13 @@ import re
 import pytest
 
 from messaging.audit import Actor
-from messaging.db import db
 from messaging.errors import Conflict, ValidationFailed
-from messaging.models import AuditEntry, User
 from messaging.people.users import MIN_PASSWORD_LENGTH, change_own_password, reset_password
 from seeds.factories import make_user
-from tests.console_helpers import PASSWORD, signed_in_client
+from tests.support.console import PASSWORD, sign_in, signed_in_client, user_id
+from tests.support.records import audit_entries_in
 
 NEW_PASSWORD = "a much longer passphrase"
-
-
-def sign_in(app, email: str, password: str):
-    client = app.test_client()
-    return client, client.post("/login", data={"email": email, "password": password})
-
-
-def user_id(app, email: str) -> int:
-    with app.app_context():
-        return db.session.execute(db.select(User.id).filter_by(email=email)).scalar_one()
-
-
-def audit_entries(app, action: str) -> list[AuditEntry]:
-    with app.app_context():
-        entries = list(db.session.execute(db.select(AuditEntry).filter_by(action=action)).scalars())
-        db.session.expunge_all()
-        return entries
 
 
 def change(client, current: str, new: str, repeat: str | None = None):
@@ -66,7 +48,7 @@ def test_a_refused_change_says_why_and_changes_nothing(app, current, new, repeat
     assert message in page and "Your password was not changed." in page
     assert new not in page or new == PASSWORD  # typed passwords are not sent back
     assert sign_in(app, "me@example.com", PASSWORD)[1].status_code == 302
-    assert audit_entries(app, "user.password_change") == []
+    assert audit_entries_in(app, "user.password_change") == []
 
 
 def test_changing_your_password_ends_your_other_sessions_but_not_this_one(app):
@@ -79,7 +61,7 @@ def test_changing_your_password_ends_your_other_sessions_but_not_this_one(app):
     assert other.get("/admin/compose/").status_code == 302  # the other one is over
     assert sign_in(app, "me@example.com", PASSWORD)[1].status_code == 401
     assert sign_in(app, "me@example.com", NEW_PASSWORD)[1].status_code == 302
-    [entry] = audit_entries(app, "user.password_change")
+    [entry] = audit_entries_in(app, "user.password_change")
     assert entry.actor == "me@example.com" and entry.target_id == str(user_id(app, "me@example.com"))
     assert PASSWORD not in json.dumps(entry.detail) and NEW_PASSWORD not in json.dumps(entry.detail)
 
@@ -125,7 +107,7 @@ def test_an_admin_resets_a_password_after_confirming_and_sees_it_once(app):
     assert sign_in(app, "forgetful@example.com", plain)[1].status_code == 302
     assert admin.get("/admin/users/").status_code == 200  # the admin's own session is untouched
     assert plain not in admin.get(f"/admin/users/reset-password/?id={target}").get_data(as_text=True)
-    [entry] = audit_entries(app, "user.password_reset")
+    [entry] = audit_entries_in(app, "user.password_reset")
     assert entry.actor == "boss@example.com" and entry.target_id == str(target)
     assert entry.detail == {"email": "forgetful@example.com"}
 
@@ -138,7 +120,7 @@ def test_an_admin_is_sent_to_their_own_account_page_instead_of_resetting_themsel
         answer = getattr(admin, method)(f"/admin/users/reset-password/?id={own}")
         assert answer.status_code == 302 and answer.headers["Location"] == "/admin/account/"
     assert sign_in(app, "boss@example.com", PASSWORD)[1].status_code == 302
-    assert audit_entries(app, "user.password_reset") == []
+    assert audit_entries_in(app, "user.password_reset") == []
 
 
 def test_staff_cannot_reset_passwords(app):

@@ -5,15 +5,11 @@ from messaging.audit import SYSTEM
 from messaging.clock import utcnow
 from messaging.db import db
 from messaging.messages import MessageRequest, send_message
-from messaging.models import ApiKey, AuditEntry, Contact, Message, User
+from messaging.models import ApiKey, Contact, Message, User
 from messaging.people.users import find_api_key
 from seeds.factories import make_contact
-from tests.console_helpers import PASSWORD, signed_in_client
-
-
-def audit_entries(action: str) -> list[AuditEntry]:
-    return list(db.session.execute(db.select(AuditEntry).filter_by(action=action)).scalars())
-
+from tests.support.console import csrf_token_from, sign_in, signed_in_client
+from tests.support.records import audit_entries
 
 # --- Contacts ---
 
@@ -256,9 +252,9 @@ def test_deactivate_asks_first_signs_the_user_out_and_reactivate_restores(app):
     assert "Deactivate victim@example.com?" in confirm
     assert admin.post(f"/admin/users/deactivate/?id={user_id}").status_code == 302
     assert victim.get("/admin/contacts/").status_code == 302  # signed out on the next request
-    assert victim.post("/login", data={"email": "victim@example.com", "password": PASSWORD}).status_code == 401
+    assert sign_in(app, "victim@example.com", client=victim)[1].status_code == 401
     admin.post(f"/admin/users/reactivate/?id={user_id}")
-    assert victim.post("/login", data={"email": "victim@example.com", "password": PASSWORD}).status_code == 302
+    assert sign_in(app, "victim@example.com", client=victim)[1].status_code == 302
     with app.app_context():
         assert audit_entries("user.deactivate") and audit_entries("user.reactivate")
 
@@ -320,8 +316,6 @@ def test_audit_log_is_newest_first_filterable_and_paginated(app):
 
 
 def test_flask_admin_forms_and_buttons_carry_the_csrf_token(csrf_app):
-    from tests.console_helpers import csrf_token_from
-
     staff = signed_in_client(csrf_app, "staff")
     fields = {"first_name": "Cora", "last_name": "Csrf", "phone": "+14155550166"}
     assert staff.post("/admin/contacts/new/", data=fields).status_code == 400

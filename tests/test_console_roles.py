@@ -7,8 +7,8 @@ from messaging.errors import Conflict
 from messaging.models import User
 from messaging.people.users import change_role
 from seeds.factories import make_user
-from tests.api_support import audit_actions
-from tests.console_helpers import signed_in_client
+from tests.support.console import signed_in_client, user_id
+from tests.support.records import audit_entries_in
 
 ADMIN_ONLY = {
     "/admin/settings/": "Settings",
@@ -51,11 +51,6 @@ def test_record_pages_send_anonymous_visitors_to_login(client):
 
 # --- changing a user's role (admin action "Change role…") ---
 
-def _user_id(app, email: str) -> int:
-    with app.app_context():
-        return db.session.execute(db.select(User.id).filter_by(email=email)).scalar_one()
-
-
 def _role(app, email: str) -> str:
     with app.app_context():
         return db.session.execute(db.select(User.role).filter_by(email=email)).scalar_one()
@@ -64,7 +59,7 @@ def _role(app, email: str) -> str:
 def test_an_admin_changes_a_role_after_confirming_and_the_users_sessions_end(app):
     staff = signed_in_client(app, "staff", email="promoted@example.com")
     admin = signed_in_client(app, "admin", email="boss@example.com")
-    target = _user_id(app, "promoted@example.com")
+    target = user_id(app, "promoted@example.com")
     assert f'href="/admin/users/role/?id={target}"' in admin.get("/admin/users/").get_data(as_text=True)
     confirm = admin.get(f"/admin/users/role/?id={target}").get_data(as_text=True)
     assert "Change the role of promoted@example.com from staff to admin?" in confirm
@@ -75,7 +70,7 @@ def test_an_admin_changes_a_role_after_confirming_and_the_users_sessions_end(app
     assert "promoted@example.com is now admin" in done.get_data(as_text=True)
     assert _role(app, "promoted@example.com") == "admin"
     assert staff.get("/admin/users/").status_code == 302  # the old staff session is over, not promoted in place
-    [entry] = audit_actions(app, "user.role_change")
+    [entry] = audit_entries_in(app, "user.role_change")
     assert entry.actor == "boss@example.com" and entry.target_id == str(target)
     assert entry.detail == {"email": "promoted@example.com", "old": "staff", "new": "admin"}
     assert signed_in_client(app, "staff").get(f"/admin/users/role/?id={target}").status_code == 403
@@ -83,7 +78,7 @@ def test_an_admin_changes_a_role_after_confirming_and_the_users_sessions_end(app
 
 def test_the_last_active_admin_cannot_be_demoted(app):
     admin = signed_in_client(app, "admin", email="only@example.com")
-    own = _user_id(app, "only@example.com")
+    own = user_id(app, "only@example.com")
     refused = admin.post(f"/admin/users/role/?id={own}", data={"role": "staff"}, follow_redirects=True)
     assert "This is the last active admin" in refused.get_data(as_text=True)
     assert _role(app, "only@example.com") == "admin"
@@ -96,7 +91,7 @@ def test_the_last_active_admin_cannot_be_demoted(app):
 def test_an_admin_may_step_down_while_another_admin_remains_and_is_signed_out(app):
     signed_in_client(app, "admin", email="other@example.com")
     admin = signed_in_client(app, "admin", email="stepping@example.com")
-    own = _user_id(app, "stepping@example.com")
+    own = user_id(app, "stepping@example.com")
     assert "You will be signed out" in admin.get(f"/admin/users/role/?id={own}").get_data(as_text=True)
     assert admin.post(f"/admin/users/role/?id={own}", data={"role": "staff"}).status_code == 302
     assert _role(app, "stepping@example.com") == "staff"
@@ -107,7 +102,7 @@ def test_an_unknown_role_is_refused(app):
     admin = signed_in_client(app, "admin")
     with app.app_context():
         make_user("plain@example.com", role="staff")
-    staff_id = _user_id(app, "plain@example.com")
+    staff_id = user_id(app, "plain@example.com")
     answer = admin.post(f"/admin/users/role/?id={staff_id}", data={"role": "owner"}, follow_redirects=True)
     assert "The role must be one of admin, staff." in answer.get_data(as_text=True)
     assert _role(app, "plain@example.com") == "staff"

@@ -7,11 +7,12 @@ import time
 
 from messaging.audit import SYSTEM
 from messaging.db import db
-from messaging.models import AuditEntry, User
+from messaging.models import User
 from messaging.people.users import set_user_active
 from messaging.security.crypto import keyring
 from seeds.factories import make_user
-from tests.console_helpers import PASSWORD, signed_in_client
+from tests.support.console import PASSWORD, sign_in, signed_in_client, user_id
+from tests.support.records import audit_entries_in
 
 COOKIE = "session"
 
@@ -21,24 +22,6 @@ def copy_of(app, client):
     other = app.test_client()
     other.set_cookie(COOKIE, client.get_cookie(COOKIE).value)
     return other
-
-
-def sign_in(app, email: str, password: str = PASSWORD, client=None, **kw):
-    client = client or app.test_client()
-    return client, client.post("/login", data={"email": email, "password": password}, **kw)
-
-
-def user_id(app, email: str) -> int:
-    with app.app_context():
-        return db.session.execute(db.select(User.id).filter_by(email=email)).scalar_one()
-
-
-def audit_entries(app, action: str) -> list[AuditEntry]:
-    with app.app_context():
-        entries = list(db.session.execute(db.select(AuditEntry).filter_by(action=action).order_by(AuditEntry.id))
-                       .scalars())
-        db.session.expunge_all()
-        return entries
 
 
 def assert_sent_to_login(response) -> None:
@@ -56,7 +39,7 @@ def test_a_cookie_copied_before_sign_out_no_longer_opens_the_console(app):
     page = copy.get("/login").get_data(as_text=True)
     assert "Your session has ended" in page
     assert_sent_to_login(copy.get("/admin/contacts/"))  # and it stays ended
-    [entry] = audit_entries(app, "user.logout")
+    [entry] = audit_entries_in(app, "user.logout")
     assert entry.actor == "copied@example.com" and entry.target_id == str(user_id(app, "copied@example.com"))
 
 
@@ -162,7 +145,7 @@ def test_every_refused_sign_in_is_audited_with_the_normalised_email_and_a_hashed
     assert sign_in(app, "nobody@example.com", "guess-number-two", client)[1].status_code == 401
     assert sign_in(app, "gone@example.com", PASSWORD, client)[1].status_code == 401
     assert sign_in(app, "nurse@example.com", PASSWORD, client)[1].status_code == 302  # not a failure
-    wrong, unknown, inactive = audit_entries(app, "user.login_failed")
+    wrong, unknown, inactive = audit_entries_in(app, "user.login_failed")
     with app.app_context():
         address_hash = keyring().keyed_hash("127.0.0.1")
     assert wrong.detail == {"email": "nurse@example.com", "reason": "wrong_password", "ip_hash": address_hash}
@@ -187,7 +170,7 @@ def test_sign_ins_are_limited_per_address_with_a_console_page(make_app):
     assert "Too many sign-in attempts" in page and 'name="password"' in page and "<html" in page
     assert limited.headers["Retry-After"]
     assert "default-src 'self'" in limited.headers["Content-Security-Policy"]
-    assert len(audit_entries(app, "user.login_failed")) == 3  # the refused-by-limit attempt checked nothing
+    assert len(audit_entries_in(app, "user.login_failed")) == 3  # the refused-by-limit attempt checked nothing
     assert client.get("/login").status_code == 200  # the form itself can still be shown
 
 
@@ -199,8 +182,7 @@ def test_sign_ins_are_limited_per_account_across_addresses(make_app):
         make_user("bystander@example.com", role="staff", password=PASSWORD)
 
     def attempt(email: str, password: str, address: str):
-        return app.test_client().post("/login", data={"email": email, "password": password},
-                                      headers={"X-Forwarded-For": address})
+        return sign_in(app, email, password, headers={"X-Forwarded-For": address})[1]
 
     for n in range(3):
         assert attempt("Target@example.com ", "wrong password!!", f"198.51.100.{n}").status_code == 401
@@ -220,8 +202,8 @@ def test_successful_sign_ins_do_not_use_up_the_accounts_budget(make_app):
 def _limited_by_address(app) -> tuple[int, int]:
     """Two clients behind different X-Forwarded-For: the status of each one's third attempt."""
     def attempt(address: str) -> int:
-        return app.test_client().post("/login", data={"email": f"x{address}@example.com", "password": "wrong pass!"},
-                                      headers={"X-Forwarded-For": address}).status_code
+        _client, response = sign_in(app, f"x{address}@example.com", "wrong pass!", headers={"X-Forwarded-For": address})
+        return response.status_code
 
     first = [attempt("203.0.113.1") for _ in range(3)]
     second = [attempt("203.0.113.2") for _ in range(3)]

@@ -3,7 +3,7 @@ from messaging.db import db
 from messaging.models import AuditEntry
 from messaging.settings import SETTING_SPECS, get_settings, settings_as_dict
 from seeds.factories import make_template
-from tests.console_helpers import csrf_token_from, signed_in_client
+from tests.support.console import csrf_token_from, signed_in_client
 
 
 def form_with(app, **changes) -> dict:

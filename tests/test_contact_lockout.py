@@ -7,30 +7,26 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask import current_app
 
-import messaging.clock
-from messaging.audit import SYSTEM
 from messaging.client.access import check_pin_attempt
+from messaging.client.codes import CodeRefused, issue_code
 from messaging.clock import utcnow
 from messaging.db import db
 from messaging.delivery.engine import dispatch_once
 from messaging.delivery.transports.outbox import read_outbox
-from messaging.messages import MessageRequest, link_for, send_message
 from messaging.models import AuditEntry, Contact, Message, MessageEvent
 from messaging.security.lockout import lock_duration
 from seeds.factories import make_contact
-from tests.console_helpers import signed_in_client
+from tests.support.console import signed_in_client
+from tests.support.messages import link_path, send
 
 BODY = "Contact lock body marker CL-5150"
 PIN = "2468"
 
 
 def _send(contact, body=BODY, require_pin=True) -> tuple[Message, str]:
-    message = send_message(MessageRequest(contact=contact, channel="sms", body=body, secure=True,
-                                          require_pin=require_pin), SYSTEM)
-    db.session.commit()
-    return message, link_for(message).removeprefix(current_app.config["PUBLIC_BASE_URL"])
+    message = send(contact, body=body, secure=True, require_pin=require_pin)
+    return message, link_path(message)
 
 
 def _run_out(contact: Contact) -> None:
@@ -141,17 +137,16 @@ def test_a_lock_hides_the_content_from_a_reply_with_a_valid_grant(ctx, client):
     assert db.session.execute(db.select(Message).filter_by(direction="in")).first() is None
 
 
-def test_codes_are_capped_per_contact_across_its_links(ctx, monkeypatch):
+def test_codes_are_capped_per_contact_across_its_links(ctx, clock):
     contact = make_contact()  # no PIN: both links open with a code
     first, _ = _send(contact)
     second, _ = _send(contact, body="Second")
     start = utcnow()
     for i in range(5):
-        later = start + timedelta(minutes=2 * i)
-        monkeypatch.setattr(messaging.clock, "utcnow", lambda later=later: later)
-        messaging.client.codes.issue_code(first if i % 2 else second, None)
-    with pytest.raises(messaging.client.codes.CodeRefused) as refused:
-        messaging.client.codes.issue_code(first, None)
+        clock.at(start + timedelta(minutes=2 * i))
+        issue_code(first if i % 2 else second, None)
+    with pytest.raises(CodeRefused) as refused:
+        issue_code(first, None)
     assert refused.value.code == "too_many"
 
 

@@ -6,7 +6,15 @@ import itertools
 
 import pytest
 
-from messaging.policy.decision import LEVELS, Decision, LevelChoice, SituationRef, Warning, decide, pin_choice
+from messaging.policy.decision import (
+    LEVELS,
+    Decision,
+    LevelChoice,
+    PolicyWarning,
+    SituationRef,
+    decide,
+    pin_choice,
+)
 
 HEALTHCARE = SituationRef("healthcare", "Healthcare / HIPAA-adjacent (PHI)", "secure")
 REMINDER = SituationRef("appointment_reminder", "Standard appointment reminder", "standard")
@@ -154,7 +162,7 @@ def test_contact_without_pin_gets_a_one_time_code_and_the_decision_says_so():
 
 def test_warnings_add_up_and_with_warnings_can_block():
     decision = decide(default=LevelChoice("standard", False), situation=HEALTHCARE)
-    extra = decision.with_warnings([Warning("protected_content", "found a date of birth")], block=True,
+    extra = decision.with_warnings([PolicyWarning("protected_content", "found a date of birth")], block=True,
                                    code="protected_content")
     assert _codes(extra) == {"secure_recommended", "protected_content"}
     assert extra.blocked_by == ("protected_content",)

@@ -10,31 +10,17 @@ from sqlalchemy import func, select
 from messaging.audit import SYSTEM
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.delivery.engine import (
-    backoff_seconds,
-    claim_due_deliveries,
-    dispatch_once,
-    dispatch_until_idle,
-    render_outgoing,
-    retry_now,
-)
+from messaging.delivery.claim import claim_due_deliveries
+from messaging.delivery.engine import dispatch_once, dispatch_until_idle, render_outgoing
+from messaging.delivery.outcomes import backoff_seconds, retry_now
 from messaging.delivery.pacing import pace_for
 from messaging.delivery.transports.base import TransportError
 from messaging.delivery.transports.outbox import read_outbox
-from messaging.messages import MessageRequest, revoke_message, send_message
-from messaging.models import Delivery, Message, MessageEvent, OutboxEntry
+from messaging.messages import revoke_message
+from messaging.models import Delivery, Message, OutboxEntry
 from seeds.factories import make_contact
-
-
-def _send(contact, channel="sms", **fields):
-    message = send_message(MessageRequest(contact=contact, channel=channel, **fields), SYSTEM)
-    db.session.commit()
-    return message
-
-
-def _events(message) -> list[str]:
-    return list(db.session.scalars(select(MessageEvent.kind).where(MessageEvent.message_id == message.id)
-                                   .order_by(MessageEvent.id)))
+from tests.support.messages import send
+from tests.support.records import event_kinds
 
 
 class FlakyTransport:
@@ -72,7 +58,7 @@ def test_backoff_starts_near_thirty_seconds_doubles_and_never_exceeds_an_hour(at
 
 def test_a_claimed_row_is_not_claimed_again_until_its_lease_runs_out(ctx):
     contact = make_contact()
-    _send(contact, body="hello", secure=False)
+    send(contact, body="hello", secure=False)
     first = claim_due_deliveries(owner="worker-a", lease_seconds=60)
     assert len(first) == 1
     assert claim_due_deliveries(owner="worker-b", lease_seconds=60) == []
@@ -85,7 +71,7 @@ def test_a_claimed_row_is_not_claimed_again_until_its_lease_runs_out(ctx):
 
 def test_a_dead_workers_rows_are_sent_once_after_the_lease(ctx):
     contact = make_contact()
-    message = _send(contact, body="Your appointment is on Tuesday", secure=False)
+    message = send(contact, body="Your appointment is on Tuesday", secure=False)
     claim_due_deliveries(owner="dead-worker", lease_seconds=30)  # claims, then "dies" without sending
     assert dispatch_once().claimed == 0
     result = dispatch_once(now=utcnow() + timedelta(seconds=31))
@@ -98,7 +84,7 @@ def test_a_dead_workers_rows_are_sent_once_after_the_lease(ctx):
 
 def test_standard_message_goes_queued_sending_sent_and_events_follow(ctx):
     contact = make_contact()
-    message = _send(contact, body="See you Tuesday at 10", secure=False)
+    message = send(contact, body="See you Tuesday at 10", secure=False)
     delivery = message.deliveries[0]
     assert (message.status, delivery.status) == ("queued", "queued")
     assert dispatch_once().sent == 1
@@ -106,7 +92,7 @@ def test_standard_message_goes_queued_sending_sent_and_events_follow(ctx):
     db.session.refresh(message)
     assert delivery.status == "sent" and delivery.sent_at is not None and delivery.provider_id.startswith("outbox-")
     assert message.status == "sent"
-    assert _events(message) == ["queued", "sent"]
+    assert event_kinds(message) == ["queued", "sent"]
 
 
 def test_failed_sends_retry_with_backoff_then_fail_with_the_providers_error(make_app):
@@ -115,7 +101,7 @@ def test_failed_sends_retry_with_backoff_then_fail_with_the_providers_error(make
         flaky = FlakyTransport(failures=10)
         _use_transport(app, "sms", flaky)
         contact = make_contact()
-        message = _send(contact, body="hello", secure=False)
+        message = send(contact, body="hello", secure=False)
         delivery = message.deliveries[0]
         now = utcnow()
         for attempt in (1, 2):
@@ -132,7 +118,7 @@ def test_failed_sends_retry_with_backoff_then_fail_with_the_providers_error(make
         db.session.refresh(message)
         assert delivery.status == "failed" and "503" in delivery.last_error
         assert message.status == "failed"
-        assert _events(message)[-1] == "failed"
+        assert event_kinds(message)[-1] == "failed"
         assert dispatch_once(now=now + timedelta(days=1)).claimed == 0
 
 
@@ -141,7 +127,7 @@ def test_a_permanent_error_fails_at_once_and_retry_now_sends_it(make_app):
     with app.app_context():
         flaky = FlakyTransport(failures=1, retryable=False, code="21211")
         _use_transport(app, "sms", flaky)
-        message = _send(make_contact(), body="hello", secure=False)
+        message = send(make_contact(), body="hello", secure=False)
         assert dispatch_once().failed == 1
         delivery = message.deliveries[0]
         retry_now(delivery, SYSTEM)
@@ -157,7 +143,7 @@ def test_a_row_the_provider_accepted_is_never_sent_again(make_app):
     with app.app_context():
         flaky = FlakyTransport(failures=0)
         _use_transport(app, "sms", flaky)
-        message = _send(make_contact(), body="hello", secure=False)
+        message = send(make_contact(), body="hello", secure=False)
         delivery = message.deliveries[0]
         # The worker died after the provider accepted; a status callback told us its id meanwhile.
         claim_due_deliveries(owner="dead", lease_seconds=5)
@@ -173,7 +159,7 @@ def test_a_row_the_provider_accepted_is_never_sent_again(make_app):
 def test_scheduled_message_waits_for_send_at_then_goes_and_its_status_moves_on(ctx):
     contact = make_contact()
     send_at = utcnow() + timedelta(hours=2)
-    message = _send(contact, body="Reminder", secure=False, send_at=send_at)
+    message = send(contact, body="Reminder", secure=False, send_at=send_at)
     assert message.status == "scheduled"
     assert dispatch_once().claimed == 0
     assert dispatch_once(now=send_at - timedelta(seconds=1)).claimed == 0
@@ -183,7 +169,7 @@ def test_scheduled_message_waits_for_send_at_then_goes_and_its_status_moves_on(c
 
 
 def test_revoked_message_is_never_sent(ctx):
-    message = _send(make_contact(), body="Lab results", secure=True)
+    message = send(make_contact(), body="Lab results", secure=True)
     revoke_message(message, SYSTEM)
     db.session.commit()
     assert dispatch_once().sent == 0
@@ -192,7 +178,7 @@ def test_revoked_message_is_never_sent(ctx):
 
 def test_a_contact_who_opts_out_after_queueing_gets_nothing_and_the_send_is_suppressed(ctx):
     contact = make_contact()
-    message = _send(contact, body="Lab results are in", secure=True)
+    message = send(contact, body="Lab results are in", secure=True)
     contact.opted_out_at = utcnow()  # STOP arrived between queueing and sending
     db.session.commit()
     result = dispatch_once()
@@ -207,7 +193,7 @@ def test_a_contact_who_opts_out_after_queueing_gets_nothing_and_the_send_is_supp
 
 def test_secure_notice_renders_only_org_first_name_and_link_and_never_decrypts_content(ctx):
     contact = make_contact(first_name="Ada", email="ada@example.com")
-    message = _send(contact, channel="email", body="Your HbA1c is 6.1", subject="Diabetes follow-up", secure=True)
+    message = send(contact, channel="email", body="Your HbA1c is 6.1", subject="Diabetes follow-up", secure=True)
     outgoing = render_outgoing(message.deliveries[0])
     for part in (outgoing.text, outgoing.html, outgoing.subject):
         assert "HbA1c" not in part and "Diabetes" not in part
@@ -217,7 +203,7 @@ def test_secure_notice_renders_only_org_first_name_and_link_and_never_decrypts_c
 
 def test_secure_message_by_voice_says_one_is_waiting_and_sends_the_link_by_sms(ctx):
     contact = make_contact(first_name="Ada")
-    message = _send(contact, channel="voice", body="Your biopsy was benign", secure=True)
+    message = send(contact, channel="voice", body="Your biopsy was benign", secure=True)
     first = dispatch_once()
     assert first.sent == 1
     call = [r for r in read_outbox(contact.phone) if r["channel"] == "voice"][0]
@@ -232,7 +218,7 @@ def test_secure_message_by_voice_says_one_is_waiting_and_sends_the_link_by_sms(c
 
 def test_standard_message_by_voice_speaks_the_content(ctx):
     contact = make_contact()
-    _send(contact, channel="voice", body="Your appointment is Tuesday at ten", secure=False)
+    send(contact, channel="voice", body="Your appointment is Tuesday at ten", secure=False)
     assert dispatch_once().sent == 1
     [call] = read_outbox(contact.phone)
     assert call["speak"] == "Your appointment is Tuesday at ten"
@@ -250,8 +236,8 @@ def test_a_paced_channel_claims_no_more_than_it_may_send_in_its_window(make_app)
     with app.app_context():
         contact = make_contact()
         for i in range(20):
-            _send(contact, body=f"news {i}", secure=False)
-        email = _send(contact, channel="email", body="unpaced", secure=False, subject="hi")
+            send(contact, body=f"news {i}", secure=False)
+        email = send(contact, channel="email", body="unpaced", secure=False, subject="hi")
         now = utcnow()
         first = dispatch_once(now=now)
         assert first.sent == 7  # 6 texts (2/s × 3 s) and the unpaced e-mail
@@ -268,7 +254,7 @@ def test_a_pass_stops_before_its_lease_could_run_out_and_gives_the_rest_back(mak
         slow = FlakyTransport(failures=0)
         slow.max_send_seconds = 59  # a send could outlast the lease: none may start
         _use_transport(app, "sms", slow)
-        message = _send(make_contact(), body="hello", secure=False)
+        message = send(make_contact(), body="hello", secure=False)
         result = dispatch_once()
         assert result.claimed == 1 and result.released == 1 and slow.sent == []
         delivery = message.deliveries[0]
@@ -284,8 +270,8 @@ def test_a_crashing_row_is_retried_and_does_not_take_the_batch_down(make_app):
     app = make_app()
     with app.app_context():
         contact = make_contact()
-        good = _send(contact, body="fine", secure=False)
-        bad = _send(contact, body="broken", secure=False)
+        good = send(contact, body="fine", secure=False)
+        bad = send(contact, body="broken", secure=False)
         bad.data_key = b"not a wrapped key"  # decrypting it raises
         db.session.commit()
         result = dispatch_once()

@@ -10,10 +10,9 @@ import pytest
 from redis import Redis
 
 from app import create_app
-from messaging.db import db
-from tests.conftest import free_port
-from tests.conftest import test_config as config_for_test
-from tests.console_helpers import signed_in_client
+from tests.support.app import app_config, dispose
+from tests.support.console import signed_in_client
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -37,7 +36,7 @@ def test_a_working_app_answers_ok_uncached_and_sets_no_cookie(client):
 
 def test_a_database_that_does_not_answer_is_503_and_the_app_still_starts(tmp_path, monkeypatch):
     monkeypatch.setenv("SEALED_ENV", "development")
-    app = create_app(config_for_test(
+    app = create_app(app_config(
         tmp_path, SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none",
         SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}}))
     try:
@@ -46,9 +45,7 @@ def test_a_database_that_does_not_answer_is_503_and_the_app_still_starts(tmp_pat
         assert response.get_json() == {"status": "unavailable", "database": "unavailable"}
         assert response.headers["Cache-Control"] == "no-store"
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        dispose(app)
 
 
 def test_a_configured_redis_that_answers_is_reported_ok(make_app):
@@ -73,11 +70,11 @@ RAPID_PROBES = """
 import sys
 from app import create_app
 from messaging.db import db
-from tests.conftest import reset_schema, test_config
+from tests.support.app import app_config, reset_schema
 from pathlib import Path
 
-app = create_app(test_config(Path(sys.argv[1]), RATELIMIT_DEFAULT="5 per minute",
-                             RATELIMIT_APPLICATION="5 per minute"))
+app = create_app(app_config(Path(sys.argv[1]), RATELIMIT_DEFAULT="5 per minute",
+                            RATELIMIT_APPLICATION="5 per minute"))
 reset_schema(app)
 client = app.test_client()
 probes = [client.get("/healthz").status_code for _ in range(100)]

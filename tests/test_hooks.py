@@ -11,13 +11,17 @@ from messaging.audit import SYSTEM
 from messaging.client.conversations import read_thread
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.delivery.engine import claim_due_deliveries, dispatch_once, render_outgoing
+from messaging.delivery.claim import claim_due_deliveries
+from messaging.delivery.engine import dispatch_once, render_outgoing
 from messaging.delivery.transports import transport_for
 from messaging.messages import MessageRequest, send_message
 from messaging.models import Contact, Delivery, Message
 from messaging.settings import get_settings
 from seeds.factories import make_contact
-from tests.fake_twilio import PUBLIC_BASE_URL as PUBLIC
+from tests.support.api import caller
+from tests.support.console import signed_in_client
+from tests.support.fake_twilio import PUBLIC_BASE_URL as PUBLIC
+from tests.support.messages import send
 
 
 def post_signed(client, token: str, path: str, params: dict, query: str = "", sign_url: str | None = None,
@@ -26,12 +30,6 @@ def post_signed(client, token: str, path: str, params: dict, query: str = "", si
     url = sign_url or f"{PUBLIC}{path}{query}"
     signature = RequestValidator(token).compute_signature(url, params)
     return client.post(path + query, data={**params, **(tamper or {})}, headers={"X-Twilio-Signature": signature})
-
-
-def _send(contact, **fields):
-    message = send_message(MessageRequest(contact=contact, channel="sms", **fields), SYSTEM)
-    db.session.commit()
-    return message
 
 
 def _token(app) -> str:
@@ -71,7 +69,7 @@ def test_webhooks_need_no_csrf_token(make_app, fake):
 def test_delivered_callback_marks_the_delivery_and_the_message_delivered(twilio_app, fake):
     client = twilio_app.test_client()
     with twilio_app.app_context():
-        message = _send(make_contact(), body="See you Tuesday", secure=False)
+        message = send(make_contact(), body="See you Tuesday", secure=False)
         dispatch_once()
         delivery = message.deliveries[0]
         db.session.refresh(delivery)
@@ -90,8 +88,8 @@ def test_failed_callback_records_the_error_code_and_21610_opts_the_contact_out(t
     client = twilio_app.test_client()
     with twilio_app.app_context():
         contact = make_contact()
-        first = _send(contact, body="One", secure=False)
-        second = _send(make_contact(), body="Two", secure=False)
+        first = send(contact, body="One", secure=False)
+        second = send(make_contact(), body="Two", secure=False)
         dispatch_once()
         first_id, second_id, contact_id = first.id, second.id, contact.id
         sids = {m.id: db.session.get(Message, m.id).deliveries[0].provider_id for m in (first, second)}
@@ -115,7 +113,7 @@ def test_failed_callback_records_the_error_code_and_21610_opts_the_contact_out(t
 def test_a_callback_for_a_send_whose_worker_died_prevents_a_second_send(twilio_app, fake):
     client = twilio_app.test_client()
     with twilio_app.app_context():
-        message = _send(make_contact(), body="Hello", secure=False)
+        message = send(make_contact(), body="Hello", secure=False)
         [delivery_id] = claim_due_deliveries(owner="doomed", lease_seconds=5)
         delivery = db.session.get(Delivery, delivery_id)
         transport_for("sms").send(render_outgoing(delivery))  # Twilio accepted; the worker dies here
@@ -160,7 +158,7 @@ def _inbound(app, sender: str, body: str, sid: str | None = None):
 def test_a_clients_text_joins_their_conversation_as_standard_and_is_encrypted(twilio_app):
     with twilio_app.app_context():
         contact = make_contact()
-        _send(contact, body="Shall we move your appointment?", secure=False)
+        send(contact, body="Shall we move your appointment?", secure=False)
         phone = contact.phone
     _inbound(twilio_app, phone, "Yes please, Thursday works", sid="SM" + "a" * 32)
     _inbound(twilio_app, phone, "Yes please, Thursday works", sid="SM" + "a" * 32)  # Twilio retried
@@ -179,7 +177,7 @@ def test_a_clients_text_joins_their_conversation_as_standard_and_is_encrypted(tw
 def test_stop_opts_out_confirms_once_and_then_nothing_else_is_sent(twilio_app, fake):
     with twilio_app.app_context():
         contact = make_contact()
-        pending_id = _send(contact, body="Your results are ready", secure=True).id
+        pending_id = send(contact, body="Your results are ready", secure=True).id
         phone, contact_id = contact.phone, contact.id
     _inbound(twilio_app, phone, " Stop. ")
     with twilio_app.app_context():
@@ -193,7 +191,7 @@ def test_stop_opts_out_confirms_once_and_then_nothing_else_is_sent(twilio_app, f
 
     _inbound(twilio_app, phone, "HELP")
     with twilio_app.app_context():
-        later = _send(db.session.get(Contact, contact_id), body="Marketing!", secure=False)
+        later = send(db.session.get(Contact, contact_id), body="Marketing!", secure=False)
         assert later.status == "suppressed"
         assert dispatch_once().sent == 0  # the help answer is suppressed too: only the confirmation goes
     assert len(fake.state.messages()) == 1
@@ -208,7 +206,7 @@ def test_start_opts_back_in_and_confirms(twilio_app, fake):
     with twilio_app.app_context():
         assert db.session.get(Contact, contact_id).opted_out_at is None
         assert dispatch_once().sent == 2
-        message = _send(db.session.get(Contact, contact_id), body="Welcome back", secure=False)
+        message = send(db.session.get(Contact, contact_id), body="Welcome back", secure=False)
         assert message.status == "queued"
     bodies = [m.form["Body"] for m in fake.state.messages()]
     assert "unsubscribed" in bodies[0] and "subscribed again" in bodies[1]
@@ -256,13 +254,9 @@ def test_a_text_from_an_unknown_number_is_kept_under_a_new_contact(twilio_app):
 
 
 def test_an_automatic_reply_reads_sensibly_in_the_api_and_the_console(twilio_app, fake):
-    from seeds.factories import make_user
-    from tests.api_support import caller
-
     with twilio_app.app_context():
         contact = make_contact(first_name="Quinn")
         phone, contact_id = contact.phone, contact.id
-        make_user("desk@example.com", role="staff", password="correct horse battery")
     _inbound(twilio_app, phone, "STOP")
     with twilio_app.app_context():
         confirmation = db.session.scalars(select(Message).filter_by(contact_id=contact_id, direction="out")).one()
@@ -273,8 +267,7 @@ def test_an_automatic_reply_reads_sensibly_in_the_api_and_the_console(twilio_app
     assert answer.json["decided_by"] is None
     assert answer.json["reason"] == "standard — automatic reply to the client's text"
 
-    console = twilio_app.test_client()
-    console.post("/login", data={"email": "desk@example.com", "password": "correct horse battery"})
+    console = signed_in_client(twilio_app, "staff", "desk@example.com")
     page = console.get(f"/admin/conversations/{contact_id}").get_data(as_text=True)
     assert "automatic reply to the client&#39;s text" in page or "automatic reply to the client's text" in page
     assert "set by system" not in page

@@ -12,7 +12,7 @@ from messaging.client.conversations import read_thread
 from messaging.db import db
 from messaging.models import AuditEntry, Contact, Delivery, Message
 from seeds.factories import make_contact
-from tests.fake_twilio import PUBLIC_BASE_URL as PUBLIC
+from tests.support.fake_twilio import PUBLIC_BASE_URL as PUBLIC
 
 PATH = "/hooks/twilio/inbound"
 

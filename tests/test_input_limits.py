@@ -11,7 +11,7 @@ from messaging.clock import utcnow
 from messaging.db import db
 from messaging.models import AuditEntry, Contact, Message
 from seeds.factories import make_api_key
-from tests.api_support import assert_error, caller
+from tests.support.api import assert_error, caller
 
 
 def _nested(depth: int) -> dict:

@@ -17,7 +17,7 @@ from messaging.messages import MessageRequest, message_content, send_message
 from messaging.models import AuditEntry, Delivery, Message, OutboxEntry
 from messaging.security.key_rotation import rotate_master_keys
 from seeds.factories import make_contact
-from tests.conftest import test_config as config_for_test
+from tests.support.app import app_config, dispose
 
 SECURE_BODY = "Secure body sealed before rotation RT-1"
 STANDARD_BODY = "Standard body sealed before rotation RT-2"
@@ -31,15 +31,13 @@ def same_database(tmp_path, monkeypatch):
     apps = []
 
     def build(first_app, keys: list[str]):
-        app = create_app(config_for_test(tmp_path, ENCRYPTION_KEYS=keys, SECRET_KEY=first_app.config["SECRET_KEY"]))
+        app = create_app(app_config(tmp_path, ENCRYPTION_KEYS=keys, SECRET_KEY=first_app.config["SECRET_KEY"]))
         apps.append(app)
         return app
 
     yield build
     for app in apps:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        dispose(app)
 
 
 def _sealed_everything(app) -> dict:

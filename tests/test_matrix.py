@@ -5,15 +5,12 @@ from messaging.audit import Actor
 from messaging.db import db
 from messaging.errors import Conflict, ValidationFailed
 from messaging.messages import MessageRequest, send_message
-from messaging.models import AuditEntry, Situation
+from messaging.models import Situation
 from messaging.policy.situations import create_situation, delete_situation, get_situation, list_matrix, update_situation
 from seeds.factories import make_contact, make_template
+from tests.support.records import audit_entries
 
 ADMIN = Actor("admin@example.com", role="admin")
-
-
-def audits(action):
-    return db.session.execute(db.select(AuditEntry).filter_by(action=action)).scalars().all()
 
 
 def test_the_seeded_matrix_reads_in_design_order_with_usage_counts(ctx):
@@ -40,7 +37,7 @@ def test_admins_add_a_situation_at_the_end_and_it_is_audited(ctx):
     db.session.commit()
     assert list_matrix()[-1].situation.key == "dental_treatment"
     assert situation.protected_data is True
-    [entry] = audits("situation.create")
+    [entry] = audit_entries("situation.create")
     assert entry.target_id == "dental_treatment" and entry.detail["recommendation"] == "secure"
 
 
@@ -62,10 +59,10 @@ def test_edits_record_old_and_new_values_and_the_key_never_changes(ctx):
     changes = update_situation(ADMIN, situation, {"recommendation": "secure", "rationale": "Changed our mind."})
     db.session.commit()
     assert changes["recommendation"] == ["standard_opt_in", "secure"]
-    [entry] = audits("situation.update")
+    [entry] = audit_entries("situation.update")
     assert entry.detail["changes"]["recommendation"] == ["standard_opt_in", "secure"]
     assert update_situation(ADMIN, situation, {"recommendation": "secure"}) == {}
-    assert len(audits("situation.update")) == 1  # no change, no entry
+    assert len(audit_entries("situation.update")) == 1  # no change, no entry
     with pytest.raises(ValidationFailed) as caught:
         update_situation(ADMIN, situation, {"key": "promo"})
     assert "cannot change" in caught.value.fields["key"]
@@ -85,5 +82,5 @@ def test_a_situation_in_use_cannot_be_deleted_and_an_unused_one_can(ctx):
     delete_situation(ADMIN, get_situation("sensitive_appointment"))
     db.session.commit()
     assert db.session.execute(db.select(Situation).filter_by(key="sensitive_appointment")).first() is None
-    [entry] = audits("situation.delete")
+    [entry] = audit_entries("situation.delete")
     assert entry.target_id == "sensitive_appointment"

@@ -1,8 +1,7 @@
 """The matrix page: a table people can read, admin edits, and the refusal to delete a row in use."""
-from console_helpers import signed_in_client
-
 from messaging.db import db
 from messaging.models import AuditEntry, Situation
+from tests.support.console import signed_in_client
 
 
 def text(response):

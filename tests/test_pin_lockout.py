@@ -3,31 +3,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
-
-import messaging.clock
 from messaging.audit import SYSTEM
-from messaging.client.access import check_pin_attempt, locked_until
+from messaging.client.access import check_pin_attempt
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.messages import MessageRequest, link_for, send_message
-from messaging.models import MessageEvent
+from messaging.security.lockout import active_lock
 from messaging.settings import change_setting
 from seeds.factories import make_contact
+from tests.support.messages import link_path, send
+from tests.support.records import event_kinds
 
 BODY = "Lockout body marker LK-4410"
 
 
 def _message():
-    contact = make_contact(pin="2468")
-    message = send_message(MessageRequest(contact=contact, channel="sms", body=BODY, secure=True), SYSTEM)
-    db.session.commit()
-    return message, link_for(message).removeprefix(current_app.config["PUBLIC_BASE_URL"])
-
-
-def _kinds(message) -> list[str]:
-    return [e.kind for e in db.session.execute(
-        db.select(MessageEvent).filter_by(message_id=message.id).order_by(MessageEvent.id)).scalars()]
+    message = send(make_contact(pin="2468"), body=BODY, secure=True)
+    return message, link_path(message)
 
 
 def test_wrong_pin_five_times_locks_the_message(ctx):
@@ -38,8 +29,8 @@ def test_wrong_pin_five_times_locks_the_message(ctx):
     assert outcomes[4].ok is False and outcomes[4].locked_until is not None
     expected = utcnow() + timedelta(minutes=15)
     assert abs(outcomes[4].locked_until - expected) < timedelta(seconds=30)
-    assert locked_until(message) == outcomes[4].locked_until
-    assert _kinds(message).count("pin_failed") == 5 and _kinds(message).count("locked") == 1
+    assert active_lock(message) == outcomes[4].locked_until
+    assert event_kinds(message).count("pin_failed") == 5 and event_kinds(message).count("locked") == 1
 
 
 def test_the_right_pin_during_a_lock_is_refused(ctx):
@@ -48,18 +39,17 @@ def test_the_right_pin_during_a_lock_is_refused(ctx):
         check_pin_attempt(message, "0000", None)
     outcome = check_pin_attempt(message, "2468", None)
     assert outcome.ok is False and outcome.locked_until is not None
-    assert "verified" not in _kinds(message)
+    assert "verified" not in event_kinds(message)
 
 
-def test_a_lock_ends_by_itself_and_the_reader_gets_a_fresh_allowance(ctx, monkeypatch):
+def test_a_lock_ends_by_itself_and_the_reader_gets_a_fresh_allowance(ctx, clock):
     message, _ = _message()
     for _ in range(5):
         check_pin_attempt(message, "0000", None)
     db.session.commit()
     # Move the clock past the lock, consistently for the access checks and the lock claims.
-    later = utcnow() + timedelta(minutes=16)
-    monkeypatch.setattr(messaging.clock, "utcnow", lambda: later)
-    assert locked_until(message) is None
+    clock.ahead(minutes=16)
+    assert active_lock(message) is None
     wrong = check_pin_attempt(message, "0000", None)
     assert wrong.ok is False and wrong.attempts_left == 4
     assert check_pin_attempt(message, "2468", None).ok is True
@@ -92,7 +82,7 @@ def test_through_the_viewer_five_wrong_pins_lock_and_the_page_says_until_when(ct
     assert right.status_code == 423 and BODY not in right.get_data(as_text=True)
     landing = client.get(path).get_data(as_text=True)
     assert "This message is locked" in landing and 'name="pin"' not in landing
-    assert _kinds(message).count("locked") == 1 and "viewed" not in _kinds(message)
+    assert event_kinds(message).count("locked") == 1 and "viewed" not in event_kinds(message)
 
 
 def test_through_the_viewer_the_lock_ends_by_itself(ctx, client):

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bench.workload import queue_messages
-from tests.conftest import TEST_DATABASE_URL, _pg_url, postgres_available
-from tests.test_worker_kill import _start_worker, worker_env
+from tests.support.app import TEST_DATABASE_URL, postgres_available, sqlalchemy_url
+from tests.support.workers import start_worker, worker_env
 
 TOTAL = 5000
 
@@ -24,9 +24,9 @@ def test_two_workers_share_5000_deliveries_without_sending_any_twice(make_app, t
     with app.app_context():
         queue_messages(TOTAL, channel="sms", secure_every=4)
     env = worker_env(app, TEST_DATABASE_URL, DELIVERY_BATCH_SIZE=100, DELIVERY_LEASE_SECONDS=60)
-    engine = create_engine(_pg_url(TEST_DATABASE_URL))
+    engine = create_engine(sqlalchemy_url(TEST_DATABASE_URL))
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
-    workers = [_start_worker(env, log) for log in logs]
+    workers = [start_worker(env, log) for log in logs]
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from seeds.factories import make_api_key
-from tests.api_support import ApiCaller, assert_error
+from tests.support.api import ApiCaller, assert_error
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,5 +1,5 @@
 """Retention is a setting nothing enforces yet: the Settings page says so beside the field."""
-from tests.console_helpers import signed_in_client
+from tests.support.console import signed_in_client
 
 
 def test_the_settings_page_says_keep_content_days_is_not_enforced_yet(app):

@@ -17,17 +17,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from messaging.audit import SYSTEM
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.delivery.engine import claim_due_deliveries, dispatch_once, render_outgoing
+from messaging.delivery.claim import claim_due_deliveries
+from messaging.delivery.engine import dispatch_once, render_outgoing
 from messaging.delivery.transports import transport_for
 from messaging.delivery.transports.base import Outgoing, TransportError
 from messaging.delivery.transports.smtp import SmtpTransport
-from messaging.messages import MessageRequest, send_message
 from messaging.models import Delivery
 from seeds.factories import make_contact
-from tests.conftest import free_port
+from tests.support.messages import send
+from tests.support.servers import free_port
 
 
 class Inbox:
@@ -77,10 +77,7 @@ def smtp_app(make_app, smtp_server):
 
 
 def _email(contact, secure: bool, body: str, subject: str):
-    message = send_message(MessageRequest(contact=contact, channel="email", body=body, subject=subject,
-                                          secure=secure), SYSTEM)
-    db.session.commit()
-    return message
+    return send(contact, channel="email", body=body, subject=subject, secure=secure)
 
 
 def _parts(mail) -> dict:
@@ -192,7 +189,9 @@ def tls(tmp_path):
 
 def _authenticator(server, session, envelope, mechanism, auth_data):
     ok = auth_data.login == b"sealed" and auth_data.password == b"s3cret"
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd answers a refusal with 535 at once. Its default (handled=True) means "I have
+    # answered already", so nothing is sent and the client would only give up at its timeout.
+    return AuthResult(success=ok, handled=False)
 
 
 def _outgoing(key: str) -> Outgoing:
@@ -210,8 +209,8 @@ def test_starttls_with_login(tls):
         transport.send(_outgoing("k1"))
         wrong = SmtpTransport("127.0.0.1", server.port, "starttls", "sealed", "wrong", "clinic@sealed.example",
                               timeout=5, ssl_context=client_context)
-        with pytest.raises(TransportError):
-            wrong.send(_outgoing("k2"))
+        with pytest.raises(TransportError, match=r"^SMTP 535: .*Authentication credentials invalid"):
+            wrong.send(_outgoing("k2"))  # refused by the server, not timed out
         plain = SmtpTransport("127.0.0.1", server.port, "none", None, None, "clinic@sealed.example", timeout=5)
         with pytest.raises(TransportError):
             plain.send(_outgoing("k3"))  # the server insists on STARTTLS

@@ -5,7 +5,6 @@ import time
 import tracemalloc
 
 import pytest
-from console_helpers import signed_in_client
 
 from messaging.audit import SYSTEM
 from messaging.db import db
@@ -14,7 +13,8 @@ from messaging.messages import MessageRequest, send_message
 from messaging.models import Message, Template
 from messaging.rendering.text import render_text
 from seeds.factories import make_contact, make_template
-from tests.api_support import assert_error, caller
+from tests.support.api import assert_error, caller
+from tests.support.console import signed_in_client
 
 CONTEXT = {"first_name": "Ann", "last_name": "Lee", "org_name": "Clinic", "form": {}}
 DOUBLING = ("{% set ns = namespace(a='x') %}{% for i in range(40) %}{% set ns.a = ns.a ~ ns.a %}{% endfor %}"

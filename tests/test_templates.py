@@ -8,7 +8,7 @@ from messaging.db import db
 from messaging.errors import Conflict, PolicyRefused, ValidationFailed
 from messaging.messages import MessageRequest, send_message
 from messaging.models import AuditEntry, Template
-from messaging.policy.templates import delete_template, template_warnings, validate_template
+from messaging.policy.templates import delete_template, save_template, template_warnings
 from messaging.settings import get_settings
 from seeds.factories import make_contact, make_template
 
@@ -26,7 +26,7 @@ def data(**overrides):
 
 def errors_for(ctx_data, template=None):
     with pytest.raises(ValidationFailed) as caught:
-        validate_template(ctx_data, ADMIN, template)
+        save_template(ctx_data, ADMIN, template)
     return caught.value.fields
 
 
@@ -35,7 +35,7 @@ def audits(action):
 
 
 def test_a_valid_template_is_saved_and_audited(ctx):
-    template, warnings = validate_template(data(require_pin=True), ADMIN)
+    template, warnings = save_template(data(require_pin=True), ADMIN)
     db.session.commit()
     assert template.id and template.slug == "visit-follow-up" and template.require_pin == "true"
     assert template.situation.key == "appointment_reminder"
@@ -45,8 +45,8 @@ def test_a_valid_template_is_saved_and_audited(ctx):
 
 
 def test_update_keeps_fields_not_given_and_audits_what_changed(ctx):
-    template, _ = validate_template(data(), ADMIN)
-    validate_template({"name": "Renamed"}, ADMIN, template)
+    template, _ = save_template(data(), ADMIN)
+    save_template({"name": "Renamed"}, ADMIN, template)
     db.session.commit()
     assert template.name == "Renamed" and template.slug == "visit-follow-up"
     [entry] = audits("template.update")
@@ -86,30 +86,30 @@ def test_bad_input_is_reported_per_field(ctx, overrides, field, text):
 
 
 def test_windows_line_endings_from_a_browser_are_stored_as_newlines(ctx):
-    template, _ = validate_template(data(body="Hi {{ first_name }}\r\nSee you soon"), ADMIN)
+    template, _ = save_template(data(body="Hi {{ first_name }}\r\nSee you soon"), ADMIN)
     assert template.body == "Hi {{ first_name }}\nSee you soon"
 
 
 def test_form_fields_and_appointment_shortcuts_are_allowed(ctx):
-    template, _ = validate_template(data(body="{{ appointment_time }} with {{ form.provider }} "
-                                              "{% if form.room %}in {{ form.room }}{% endif %}"), ADMIN)
+    template, _ = save_template(data(body="{{ appointment_time }} with {{ form.provider }} "
+                                          "{% if form.room %}in {{ form.room }}{% endif %}"), ADMIN)
     assert template.id
 
 
 def test_a_good_notification_text_is_accepted(ctx):
-    template, _ = validate_template(data(notification_text="{{ org_name }}: Hi {{ first_name }}, read it at "
-                                                           "{{ link }}"), ADMIN)
+    template, _ = save_template(data(notification_text="{{ org_name }}: Hi {{ first_name }}, read it at "
+                                                       "{{ link }}"), ADMIN)
     assert template.notification_text.endswith("{{ link }}")
 
 
 def test_an_email_template_may_have_a_checked_subject(ctx):
     assert "unknown field 'balance'" in errors_for(data(channel="email", subject="Your {{ balance }}"))["subject"]
-    template, _ = validate_template(data(channel="email", subject="Visit to {{ org_name }}"), ADMIN)
+    template, _ = save_template(data(channel="email", subject="Visit to {{ org_name }}"), ADMIN)
     assert template.subject == "Visit to {{ org_name }}"
 
 
 def test_standard_on_a_secure_situation_warns_under_warn(ctx):
-    template, warnings = validate_template(data(situation="healthcare", mode="standard"), ADMIN)
+    template, warnings = save_template(data(situation="healthcare", mode="standard"), ADMIN)
     assert [w.code for w in warnings] == ["secure_recommended"]
     assert "Healthcare" in warnings[0].message and template.id
     assert audits("template.policy_override") == []
@@ -117,21 +117,21 @@ def test_standard_on_a_secure_situation_warns_under_warn(ctx):
 
 def test_inheriting_a_standard_global_default_on_a_secure_situation_warns_too(ctx):
     get_settings().default_mode = "standard"
-    _, warnings = validate_template(data(situation="healthcare", mode="inherit"), ADMIN)
+    _, warnings = save_template(data(situation="healthcare", mode="inherit"), ADMIN)
     assert "the global default" in warnings[0].message
 
 
 def test_under_block_a_contradiction_needs_an_admin_and_a_reason(ctx):
     get_settings().enforce_recommendations = "block"
     with pytest.raises(PolicyRefused) as staff:
-        validate_template(data(situation="healthcare", mode="standard"), STAFF, override_reason="because")
+        save_template(data(situation="healthcare", mode="standard"), STAFF, override_reason="because")
     assert "Only an admin" in staff.value.message
     with pytest.raises(PolicyRefused) as no_reason:
-        validate_template(data(situation="healthcare", mode="standard"), ADMIN)
+        save_template(data(situation="healthcare", mode="standard"), ADMIN)
     assert "override_reason" in no_reason.value.fields
     assert db.session.execute(db.select(Template).filter_by(slug="visit-follow-up")).first() is None
-    template, _ = validate_template(data(situation="healthcare", mode="standard"), ADMIN,
-                                    override_reason="Only the date goes out; approved by compliance")
+    template, _ = save_template(data(situation="healthcare", mode="standard"), ADMIN,
+                                override_reason="Only the date goes out; approved by compliance")
     db.session.commit()
     [entry] = audits("template.policy_override")
     assert entry.detail["reason"] == "Only the date goes out; approved by compliance"
@@ -140,19 +140,19 @@ def test_under_block_a_contradiction_needs_an_admin_and_a_reason(ctx):
 
 
 def test_protected_looking_text_in_a_standard_template_is_a_policy_warning(ctx):
-    _, warnings = validate_template(data(body="Hi {{ first_name }}, your biopsy results are in.", mode="standard"),
-                                    ADMIN)
+    _, warnings = save_template(data(body="Hi {{ first_name }}, your biopsy results are in.", mode="standard"),
+                                ADMIN)
     assert [w.code for w in warnings] == ["protected_content"]
     assert "the word 'biopsy'" in warnings[0].message
-    _, secure = validate_template(data(slug="secure-one", body="Your biopsy results are in.", mode="secure"),
-                                  ADMIN)
+    _, secure = save_template(data(slug="secure-one", body="Your biopsy results are in.", mode="secure"),
+                              ADMIN)
     assert secure == []
 
 
 def test_portal_disabled_is_shown_for_a_secure_template(ctx):
     get_settings().default_mode = "standard"  # the portal can only be off with a standard default
     get_settings().portal_enabled = False
-    template, warnings = validate_template(data(mode="secure"), ADMIN)
+    template, warnings = save_template(data(mode="secure"), ADMIN)
     assert [w.code for w in warnings] == ["portal_disabled"]
     assert [w.code for w in template_warnings(template)] == ["portal_disabled"]
 
@@ -176,7 +176,7 @@ def test_a_template_used_by_a_message_cannot_be_deleted(ctx):
 def test_random_text_never_raises_anything_but_validation_failed(ctx, body, notice):
     try:
         with db.session.no_autoflush:
-            validate_template(data(body=body, notification_text=notice), ADMIN)
+            save_template(data(body=body, notification_text=notice), ADMIN)
     except ValidationFailed as exc:
         assert exc.fields
     finally:

@@ -1,12 +1,12 @@
 """The console's template pages: staff read, admins edit; errors, warnings and refusals as people see them."""
-from console_helpers import signed_in_client
-
 from messaging.audit import SYSTEM
 from messaging.db import db
 from messaging.messages import MessageRequest, send_message
-from messaging.models import AuditEntry, Template
+from messaging.models import Template
 from messaging.settings import get_settings
 from seeds.factories import make_contact, make_template
+from tests.support.console import signed_in_client
+from tests.support.records import audit_entries_in
 
 
 def form(**overrides):
@@ -20,11 +20,6 @@ def form(**overrides):
 def template_id(app, slug):
     with app.app_context():
         return db.session.execute(db.select(Template.id).filter_by(slug=slug)).scalar_one()
-
-
-def audit_actions(app, action):
-    with app.app_context():
-        return db.session.execute(db.select(AuditEntry).filter_by(action=action)).scalars().all()
 
 
 def text(response):
@@ -64,7 +59,7 @@ def test_admin_creates_a_template_and_sees_it_with_its_decision(app):
     assert "secure — set by template &#39;Results ready&#39;" in page
     assert "PIN required" in page
     assert "/admin/templates/edit/" in page  # admins get the edit link that staff do not
-    assert len(audit_actions(app, "template.create")) == 1
+    assert len(audit_entries_in(app, "template.create")) == 1
 
 
 def test_a_syntax_error_is_reported_with_its_line(app):
@@ -118,7 +113,7 @@ def test_under_block_the_admin_must_give_a_reason_which_is_audited(app):
         assert db.session.execute(db.select(Template).filter_by(slug="results-ready")).first() is None
     saved = client.post("/admin/templates/new/", data=form(mode="standard", override_reason="Date only, per DPO"))
     assert saved.status_code == 302
-    [entry] = audit_actions(app, "template.policy_override")
+    [entry] = audit_entries_in(app, "template.policy_override")
     assert entry.detail["reason"] == "Date only, per DPO"
 
 
@@ -133,7 +128,7 @@ def test_editing_keeps_the_template_and_audits_the_change(app):
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Template, lab).name == "Lab results (new)"
-    [entry] = audit_actions(app, "template.update")
+    [entry] = audit_entries_in(app, "template.update")
     assert "name" in entry.detail["changed"]
 
 
@@ -174,7 +169,7 @@ def test_delete_asks_first_and_refuses_a_template_in_use(app):
     assert client.post(f"/admin/templates/delete/?id={unused_id}").status_code == 302
     with app.app_context():
         assert db.session.get(Template, unused_id) is None and db.session.get(Template, used_id) is not None
-    assert len(audit_actions(app, "template.delete")) == 1
+    assert len(audit_entries_in(app, "template.delete")) == 1
 
 
 def test_unknown_template_is_404(app):

@@ -19,14 +19,11 @@ from messaging.security.tokens import (
     read_view_grant,
 )
 from seeds.factories import make_contact
+from tests.support.messages import send
 
 
 def _message(**kwargs):
-    contact = make_contact(pin="2468")
-    message = send_message(MessageRequest(contact=contact, channel="sms", body="Hello", secure=True, **kwargs),
-                           SYSTEM)
-    db.session.commit()
-    return message
+    return send(make_contact(pin="2468"), body="Hello", secure=True, **kwargs)
 
 
 def _token(message) -> str:

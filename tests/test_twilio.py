@@ -6,26 +6,19 @@ from xml.etree import ElementTree
 
 import pytest
 
-from messaging.audit import SYSTEM
 from messaging.clock import utcnow
 from messaging.db import db
 from messaging.delivery.engine import dispatch_once
 from messaging.delivery.transports import transport_for
 from messaging.delivery.transports.base import Outgoing, TransportError
-from messaging.messages import MessageRequest, send_message
 from seeds.factories import make_contact
-
-
-def _send(contact, channel="sms", **fields):
-    message = send_message(MessageRequest(contact=contact, channel=channel, **fields), SYSTEM)
-    db.session.commit()
-    return message
+from tests.support.messages import send
 
 
 def test_sms_goes_through_the_sdk_with_a_status_callback_and_records_the_sid(twilio_app, fake):
     with twilio_app.app_context():
         contact = make_contact(first_name="Ada")
-        message = _send(contact, body="Your lab results", secure=True)
+        message = send(contact, body="Your lab results", secure=True)
         assert dispatch_once().sent == 1
         delivery = message.deliveries[0]
         db.session.refresh(delivery)
@@ -42,7 +35,7 @@ def test_sms_goes_through_the_sdk_with_a_status_callback_and_records_the_sid(twi
 def test_voice_speaks_standard_content_with_say(twilio_app, fake):
     with twilio_app.app_context():
         contact = make_contact()
-        _send(contact, channel="voice", body="Your appointment is Tuesday at ten.", secure=False)
+        send(contact, channel="voice", body="Your appointment is Tuesday at ten.", secure=False)
         assert dispatch_once().sent == 1
     [call] = fake.state.calls()
     say = ElementTree.fromstring(call.form["Twiml"]).find("Say")
@@ -53,7 +46,7 @@ def test_voice_speaks_standard_content_with_say(twilio_app, fake):
 def test_a_secure_message_by_voice_only_says_one_is_waiting_and_the_link_goes_by_sms(twilio_app, fake):
     with twilio_app.app_context():
         contact = make_contact(first_name="Ada")
-        _send(contact, channel="voice", body="Your biopsy was benign", secure=True)
+        send(contact, channel="voice", body="Your biopsy was benign", secure=True)
         dispatch_once()
         dispatch_once()
     [call] = fake.state.calls()
@@ -68,7 +61,7 @@ def test_error_21610_fails_the_delivery_and_opts_the_contact_out(twilio_app, fak
     with twilio_app.app_context():
         contact = make_contact()
         fake.state.fail_numbers[contact.phone] = 21610
-        message = _send(contact, body="Hello", secure=False)
+        message = send(contact, body="Hello", secure=False)
         result = dispatch_once()
         assert result.failed == 1
         db.session.refresh(message)
@@ -77,7 +70,7 @@ def test_error_21610_fails_the_delivery_and_opts_the_contact_out(twilio_app, fak
         assert "21610" in message.deliveries[0].last_error
         assert contact.opted_out_at is not None
         # from now on nothing goes to them, not even a new message
-        later = _send(contact, body="Another", secure=False)
+        later = send(contact, body="Another", secure=False)
         assert later.status == "suppressed"
     assert len(fake.state.received) == 1
 
@@ -86,7 +79,7 @@ def test_an_invalid_number_fails_at_once_without_retrying(twilio_app, fake):
     with twilio_app.app_context():
         contact = make_contact()
         fake.state.fail_numbers[contact.phone] = 21211
-        message = _send(contact, body="Hello", secure=False)
+        message = send(contact, body="Hello", secure=False)
         assert dispatch_once().failed == 1
         db.session.refresh(contact)
         assert contact.opted_out_at is None
@@ -96,7 +89,7 @@ def test_an_invalid_number_fails_at_once_without_retrying(twilio_app, fake):
 def test_twilio_down_means_retry_later_then_exactly_one_send(twilio_app, fake):
     with twilio_app.app_context():
         contact = make_contact()
-        message = _send(contact, body="Hello", secure=False)
+        message = send(contact, body="Hello", secure=False)
         fake.state.down = True
         assert dispatch_once().retried == 1
         fake.state.down = False

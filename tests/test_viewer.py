@@ -5,17 +5,18 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask import current_app
 
 from messaging.audit import SYSTEM
 from messaging.client.conversations import read_thread
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.messages import MessageRequest, link_for, revoke_message, send_message
+from messaging.messages import revoke_message
 from messaging.models import Message, MessageEvent
 from messaging.security.tokens import make_link_token, make_view_grant
 from messaging.settings import change_setting
 from seeds.factories import make_contact
+from tests.support.messages import link_path, send
+from tests.support.records import event_kinds
 
 BODY = "Your results are normal. Marker VW-5521."
 
@@ -23,16 +24,8 @@ BODY = "Your results are normal. Marker VW-5521."
 def secure_message(contact=None, body=BODY, require_pin=None, channel="sms", subject=None) -> tuple[Message, str]:
     """A committed secure message and the path of its link (PUBLIC_BASE_URL stripped)."""
     contact = contact or make_contact(first_name="Ada", pin="2468")
-    message = send_message(MessageRequest(contact=contact, channel=channel, body=body, subject=subject,
-                                          secure=True, require_pin=require_pin), SYSTEM)
-    db.session.commit()
-    return message, link_for(message).removeprefix(current_app.config["PUBLIC_BASE_URL"])
-
-
-def event_kinds(message: Message) -> list[str]:
-    db.session.expire_all()
-    return [e.kind for e in db.session.execute(
-        db.select(MessageEvent).filter_by(message_id=message.id).order_by(MessageEvent.id)).scalars()]
+    message = send(contact, channel=channel, body=body, subject=subject, secure=True, require_pin=require_pin)
+    return message, link_path(message)
 
 
 def grant_from(html: str) -> str:
@@ -130,7 +123,7 @@ def test_events_store_the_client_ip_only_as_a_keyed_hash(ctx, client):
 
 
 def _bad_links(message: Message) -> dict[str, str]:
-    good = link_for(message).removeprefix(current_app.config["PUBLIC_BASE_URL"])
+    good = link_path(message)
     token = good.rsplit("/", 1)[1]
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     return {

@@ -4,13 +4,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask import current_app
 
 from messaging.audit import SYSTEM
 from messaging.db import db
-from messaging.messages import MessageRequest, link_for, send_message
 from messaging.settings import change_setting
 from seeds.factories import make_contact
+from tests.support.messages import link_path, send
 
 EXPECTED = {
     "Cache-Control": "no-store",
@@ -23,10 +22,7 @@ EXPECTED = {
 
 def _path(secure_kwargs: dict, contact_kwargs: dict | None = None) -> str:
     contact = make_contact(first_name="Ada", **(contact_kwargs or {"pin": "2468"}))
-    message = send_message(MessageRequest(contact=contact, channel="sms", body="Body text", secure=True,
-                                          **secure_kwargs), SYSTEM)
-    db.session.commit()
-    return link_for(message).removeprefix(current_app.config["PUBLIC_BASE_URL"])
+    return link_path(send(contact, body="Body text", secure=True, **secure_kwargs))
 
 
 def _grant(client, path: str) -> str:

@@ -2,28 +2,20 @@
 every delivery reaches the provider (the outbox) exactly once."""
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from bench.workload import queue_messages
+from tests.support.workers import start_worker, worker_env
 
-REPO = Path(__file__).resolve().parent.parent
 TOTAL = 2000
 
 
 def _counts(db_path: Path) -> dict[str, int]:
     with sqlite3.connect(db_path, timeout=30) as conn:
         return dict(conn.execute("SELECT status, count(*) FROM delivery GROUP BY status").fetchall())
-
-
-def _start_worker(env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=REPO, env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
 def _wait_for(predicate, timeout: float, what: str, log: Path):
@@ -36,19 +28,6 @@ def _wait_for(predicate, timeout: float, what: str, log: Path):
     raise AssertionError(f"timed out waiting for {what}; worker log:\n{log.read_text()[-3000:]}")
 
 
-def worker_env(app, database_url: str, **extra) -> dict:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("FLASK_", "TEST_"))}
-    env.update({
-        "DATABASE_URL": database_url, "SECRET_KEY": app.config["SECRET_KEY"],
-        "ENCRYPTION_KEYS": ",".join(app.config["ENCRYPTION_KEYS"]), "SEALED_ENV": "development",
-        "PUBLIC_BASE_URL": app.config["PUBLIC_BASE_URL"], "SCHEDULER_ENABLED": "0",
-        "SCHEDULER_INTERVAL_SECONDS": "0.2", "RENOTIFY_INTERVAL_SECONDS": "3600",
-        "SMS_TRANSPORT": "outbox", "EMAIL_TRANSPORT": "outbox", "VOICE_TRANSPORT": "outbox",
-    })
-    env.update({key: str(value) for key, value in extra.items()})
-    return env
-
-
 def test_a_worker_killed_mid_run_and_restarted_sends_every_delivery_exactly_once(make_app, tmp_path):
     db_path = tmp_path / "worker.db"
     app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}")
@@ -59,7 +38,7 @@ def test_a_worker_killed_mid_run_and_restarted_sends_every_delivery_exactly_once
 
     kills_mid_batch = 0
     for _ in range(3):
-        worker = _start_worker(env, log)
+        worker = start_worker(env, log)
         try:
             _wait_for(lambda: 0 < _counts(db_path).get("sent", 0) < TOTAL - 300
                       and _counts(db_path).get("sending", 0), 60, "the worker to be mid-run", log)
@@ -73,7 +52,7 @@ def test_a_worker_killed_mid_run_and_restarted_sends_every_delivery_exactly_once
             break
     assert kills_mid_batch, "no kill landed while rows were claimed"
 
-    worker = _start_worker(env, log)
+    worker = start_worker(env, log)
     try:
         _wait_for(lambda: _counts(db_path).get("sent", 0) == TOTAL, 90, "all deliveries to be sent", log)
     finally:

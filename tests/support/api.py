@@ -1,4 +1,4 @@
-"""Helpers for the API tests: an HTTP client that speaks with a given key."""
+"""The JSON API as a client meets it: an HTTP caller that speaks with a given key, and the error shape."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from flask import Flask
 from flask.testing import FlaskClient
 
-from messaging.db import db
-from messaging.models import AuditEntry
 from seeds.factories import make_api_key
 
 
 @dataclass
 class ApiCaller:
+    """A test client that sends ``Authorization: Bearer <key>`` (no header when key is None) to /api/v1."""
+
     app: Flask
     client: FlaskClient
     key: str | None
@@ -31,19 +31,10 @@ class ApiCaller:
 
 
 def caller(app: Flask, role: str = "staff") -> ApiCaller:
+    """An API caller holding a new key with ``role``."""
     with app.app_context():
         key = make_api_key(role=role)
     return ApiCaller(app, app.test_client(), key)
-
-
-def audit_actions(app: Flask, action: str | None = None) -> list[AuditEntry]:
-    with app.app_context():
-        query = db.select(AuditEntry).order_by(AuditEntry.id)
-        if action:
-            query = query.filter_by(action=action)
-        entries = list(db.session.execute(query).scalars())
-        db.session.expunge_all()
-        return entries
 
 
 def assert_error(response, status: int, code: str, fields: tuple[str, ...] = ()) -> dict:
