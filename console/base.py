@@ -6,7 +6,6 @@ admin URL gets 403, and the menu entry disappears with the same rule.
 from __future__ import annotations
 
 import re
-from math import ceil
 
 from flask import Flask, abort, redirect, render_template, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
@@ -16,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wsgi import LimitedStream
 
 from messaging.audit import Actor
+from messaging.paging import page_number
 
 from .formatting import TYPE_FORMATTERS
 from .lookup import MAX_ID, get_by_id, parse_id
@@ -79,8 +79,7 @@ class SecureModelView(RoleMixin, ModelView):
                                         page_size=page_size)
         size = self.page_size if page_size is None else page_size
         if page and size:
-            last = max(0, ceil(count / size) - 1) if count is not None else 0
-            query = query.offset(min(max(page, 0), last) * size)
+            query = query.offset((page_number(page + 1, count or 0, size) - 1) * size)  # 0-based here
         return count, query.all() if execute else query
 
     def render(self, template, **kwargs):
@@ -97,12 +96,6 @@ class HomeView(RoleMixin, AdminIndexView):
     @expose("/")
     def index(self):
         return self.render("console/home.html")
-
-
-def list_page(requested: int | None, total: int, per_page: int) -> int:
-    """The 1-based page to show: the requested one, kept between the first and the last."""
-    pages = max(1, ceil(total / per_page))
-    return min(max(1, requested or 1), pages)
 
 
 def init_input_guards(app: Flask, console_prefix: str) -> None:

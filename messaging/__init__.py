@@ -4,9 +4,9 @@ Top level, the foundation every package uses: ``db`` and ``models`` (a package o
 re-exported; content columns hold ciphertext; ``models.choices`` holds the fixed values such as
 channels and modes), ``clock`` (the one source of "now"), ``errors`` (what the faces translate),
 ``text_rules`` (characters stored text must not hold), ``audit``, ``events`` (view tracking),
-``settings`` (the organisation's Settings row) and ``setting_changes``,
-``messages`` (creating outbound messages: decide, render, encrypt, queue) and ``message_reading``
-(how staff see a stored message).
+``settings`` (the organisation's Settings row) and ``setting_changes``, ``paging`` (pages of a
+list). Beside them: ``messages`` (creating outbound messages: decide, render, encrypt, queue) and
+``message_reading`` (how staff see a stored message, and the failed and scheduled lists).
 
 Packages, by subject: ``policy`` (secure or standard, and what may be sent), ``rendering``
 (template sandbox and the client's text), ``security`` (crypto, hashes, PINs, tokens, lockouts),

@@ -1,16 +1,13 @@
 """What the console shows about messages and deliveries, and the one audited way to read content."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from math import ceil
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from messaging.audit import Actor, audit
-from messaging.db import db
 from messaging.messages import message_content
 from messaging.models import Delivery, Message
+from messaging.paging import Page, fetch_page
 from messaging.policy.decision import AUTOMATIC_REPLY, LEVEL_LABELS
 
 
@@ -35,35 +32,13 @@ def open_message_content(message: Message, actor: Actor) -> tuple[str | None, st
     return message_content(message)
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of a list the console shows, with the total to page through."""
-
-    items: list
-    total: int
-    page: int  # 1-based
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page))
-
-
-def _page(query, count_query, page: int, per_page: int) -> Page:
-    total = db.session.execute(count_query).scalar_one()
-    # A page past the end is the last one: a typed ?page= must not reach OFFSET out of its range.
-    page = min(max(1, page), max(1, ceil(total / per_page)))
-    items = list(db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).unique().scalars())
-    return Page(items=items, total=total, page=page, per_page=per_page)
-
-
 def failed_deliveries(page: int = 1, per_page: int = 25) -> Page:
     """Deliveries that ran out of attempts (or failed for good), most recent first."""
     query = (select(Delivery).where(Delivery.status == "failed")
              .options(joinedload(Delivery.message).joinedload(Message.contact))
              .order_by(Delivery.next_attempt_at.desc(), Delivery.id.desc()))
     count = select(func.count(Delivery.id)).where(Delivery.status == "failed")
-    return _page(query, count, page, per_page)
+    return fetch_page(query, count, page, per_page)
 
 
 def scheduled_messages(page: int = 1, per_page: int = 25) -> Page:
@@ -72,4 +47,4 @@ def scheduled_messages(page: int = 1, per_page: int = 25) -> Page:
              .options(joinedload(Message.contact), joinedload(Message.created_by))
              .order_by(Message.send_at, Message.id))
     count = select(func.count(Message.id)).where(Message.status == "scheduled")
-    return _page(query, count, page, per_page)
+    return fetch_page(query, count, page, per_page)

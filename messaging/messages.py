@@ -13,7 +13,7 @@ from messaging.errors import Conflict, NotFound, PolicyRefused, ValidationFailed
 from messaging.events import record_event
 from messaging.models import CHANNELS, Contact, Delivery, Message, Situation, Template
 from messaging.policy.content_check import check_standard_content
-from messaging.policy.decision import Decision, LevelChoice, decide, situation_ref
+from messaging.policy.decision import Decision, LevelChoice, decide, pin_choice, situation_ref
 from messaging.rendering.outgoing import ClientFacts, preview_text
 from messaging.rendering.text import body_context, render_text
 from messaging.security.crypto import decrypt_content, encrypt_content, keyring
@@ -85,7 +85,7 @@ def decide_for(request: MessageRequest) -> Decision:
         require_pin=request.require_pin)
     template_level = None
     if template is not None:
-        pin = {"inherit": None, "true": True, "false": False}[template.require_pin]
+        pin = pin_choice(template.require_pin)
         template_level = LevelChoice(template.mode, pin, name=template.name)
     decision = decide(
         default=LevelChoice(settings.default_mode, bool(settings.require_pin)),

@@ -14,7 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "messaging"
 FACES = ("console", "viewer", "api", "hooks", "health")
-FOUNDATION = {"db", "models", "clock", "errors", "audit", "events", "settings", "setting_changes", "text_rules"}
+FOUNDATION = {"db", "models", "clock", "errors", "audit", "events", "settings", "setting_changes", "text_rules",
+              "paging"}
 MAX_CORE_LINES = 300
 
 # What each package of the core may import, besides the foundation (its own modules always).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from messaging.audit import Actor, audit
 from messaging.db import db
-from messaging.errors import Conflict, NotFound, PolicyRefused
+from messaging.errors import Conflict, PolicyRefused
 from messaging.models import Message, Situation, Template
 from messaging.policy.content_check import find_protected_data, protected_content_warning
 from messaging.policy.decision import Decision, LevelChoice, PolicyWarning, decide, pin_choice, situation_ref
@@ -104,14 +104,6 @@ def save_template(data: dict, actor: Actor, template: Template | None = None,
         audit(actor, "template.policy_override", "template", template.id, reason=reason,
               blocked_by=[w.code for w in blocking])
     return template, warnings
-
-
-def get_template(template_id) -> Template:
-    """The template with this id (a number or its text); NotFound otherwise."""
-    template = db.session.get(Template, int(template_id)) if str(template_id).isdigit() else None
-    if template is None:
-        raise NotFound("No such template.")
-    return template
 
 
 def message_counts() -> dict[int, int]:
