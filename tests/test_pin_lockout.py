@@ -101,3 +101,27 @@ def test_through_the_viewer_the_lock_ends_by_itself(ctx, client):
     db.session.refresh(message)
     assert message.locked_until is None and message.pin_failures == 0 and message.viewed_at is not None
     assert message.contact.pin_failures == 0 and message.contact.pin_lock_count == 0
+
+
+def test_a_right_pin_clears_a_lock_a_parallel_request_set_after_this_one_loaded_the_rows(ctx):
+    from sqlalchemy import text
+
+    from messaging.security.lockout import clear_message_lock
+
+    message, _ = _message()
+    assert message.locked_until is None and message.contact.pin_locked_until is None  # loaded here
+    until = utcnow() + timedelta(minutes=15)
+    with db.engine.begin() as other:  # a second connection: the parallel request's claim
+        other.execute(text("UPDATE message SET pin_failures = 5, locked_until = :until WHERE id = :id"),
+                      {"until": until, "id": message.id})
+        other.execute(text("UPDATE contact SET pin_failures = 5, pin_locked_until = :until WHERE id = :id"),
+                      {"until": until, "id": message.contact_id})
+    clear_message_lock(message)
+    db.session.commit()
+    with db.engine.connect() as fresh:
+        row = fresh.execute(text("SELECT pin_failures, locked_until FROM message WHERE id = :id"),
+                            {"id": message.id}).one()
+        contact_row = fresh.execute(text("SELECT pin_failures, pin_locked_until FROM contact WHERE id = :id"),
+                                    {"id": message.contact_id}).one()
+    assert tuple(row) == (0, None) and tuple(contact_row) == (0, None)
+    assert active_lock(message) is None

@@ -112,9 +112,9 @@ def check_pin_attempt(message: Message, candidate: str, ip: str | None) -> PinOu
         record_event(message, "pin_failed", ip=ip, during_lock=True)
         return PinOutcome(ok=False, locked_until=active_lock(message))
     if check_pin(message.contact.pin_hash, candidate):
-        _verified(message, ip, via="pin")
+        _verified(message, ip, via="pin", attempt=claim.attempt)
         return PinOutcome(ok=True)
-    record_event(message, "pin_failed", ip=ip)
+    record_event(message, "pin_failed", ip=ip, attempt=claim.attempt)
     if claim.locks_until is not None:
         record_event(message, "locked", ip=ip, until=claim.locks_until.isoformat(),
                      lock_number=max(message.pin_lock_count, message.contact.pin_lock_count))
@@ -132,10 +132,10 @@ def check_code_attempt(message: Message, candidate: str, ip: str | None) -> PinO
     return PinOutcome(ok=False, attempts_left=result.attempts_left, code_refused=result.refused)
 
 
-def _verified(message: Message, ip: str | None, via: str) -> None:
+def _verified(message: Message, ip: str | None, via: str, attempt: int | None = None) -> None:
     was_locked = active_lock(message)
     clear_message_lock(message)
-    record_event(message, "verified", ip=ip, via=via, lifted_lock=True if was_locked else None)
+    record_event(message, "verified", ip=ip, via=via, attempt=attempt, lifted_lock=True if was_locked else None)
 
 
 def request_code(message: Message, ip: str | None) -> IssuedCode:

@@ -106,6 +106,8 @@ class Claim:
     # Set when this claim was the last one allowed: a wrong answer leaves the message locked until then.
     locks_until: datetime | None = None
     attempts_left: int = 0
+    # This claim's number within its lock period (1..limit): two granted claims of one period never share it.
+    attempt: int = 0
 
 
 def claim_pin_attempt(message: Message, limit: int, lockout_minutes: int) -> Claim:
@@ -130,15 +132,24 @@ def claim_pin_attempt(message: Message, limit: int, lockout_minutes: int) -> Cla
     # A lock in what our own claim left was set by this claim: the limit was reached by it.
     ends = [until for _failures, until in (contact_row, message_row) if until is not None]
     used = max(contact_row[0], message_row[0])
-    return Claim(granted=True, locks_until=max(ends) if ends else None, attempts_left=max(0, limit - used))
+    return Claim(granted=True, locks_until=max(ends) if ends else None, attempts_left=max(0, limit - used),
+                 attempt=used)
 
 
 def clear_message_lock(message: Message) -> None:
-    """A successful verification: the message and its contact start afresh."""
-    for row, columns in ((message, ("pin_failures", "locked_until", "pin_lock_count")),
-                         (message.contact, ("pin_failures", "pin_locked_until", "pin_lock_count"))):
-        for column in columns:
-            setattr(row, column, None if column.endswith("until") else 0)
+    """A successful verification: the message and its contact start afresh.
+
+    Written as plain UPDATEs, not attribute sets: a parallel claim may have set a lock after this
+    request loaded the rows, and the ORM would skip a column whose loaded value already matches.
+    """
+    db.session.execute(update(Message).where(Message.id == message.id)
+                       .values(pin_failures=0, locked_until=None, pin_lock_count=0)
+                       .execution_options(synchronize_session=False))
+    db.session.execute(update(Contact).where(Contact.id == message.contact_id)
+                       .values(pin_failures=0, pin_locked_until=None, pin_lock_count=0)
+                       .execution_options(synchronize_session=False))
+    db.session.expire(message, ["pin_failures", "locked_until", "pin_lock_count"])
+    db.session.expire(message.contact, ["pin_failures", "pin_locked_until", "pin_lock_count"])
 
 
 def unlock_contact(actor: Actor, contact: Contact) -> int:
