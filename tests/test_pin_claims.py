@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 
 from messaging.audit import SYSTEM
 from messaging.db import db
