@@ -13,6 +13,7 @@ from config import load_config
 from extensions import csrf, db, limiter, login_manager, migrate
 from messaging.db import install_sqlite_pragmas
 from messaging.delivery.scheduler import init_scheduler
+from messaging.people import search_index  # noqa: F401  (its flush listener keeps the tag and field index)
 from messaging.security.crypto import Keyring
 from messaging.security.passwords import make_hasher
 

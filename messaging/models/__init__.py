@@ -3,12 +3,26 @@
 ``choices`` holds the fixed values the columns take (channels, modes, roles, statuses); ``people``
 the console users, API keys and contacts; ``organisation`` the settings row, the recommendation
 matrix and templates; ``message`` messages, their events and one-time codes; ``delivery`` the
-outbound work and what the outbox transport recorded; ``audit`` the audit log. Every table and
-value is re-exported here, so ``from messaging.models import Message`` is the way to name one, and
+outbound work and what the outbox transport recorded; ``audit`` the audit log; ``audience`` the
+consent ledger, the tag and field index, segments and imports. Every table and value is
+re-exported here, so ``from messaging.models import Message`` is the way to name one, and
 importing this package registers every table on ``db.metadata`` (Alembic compares against it).
 
 May import only ``db``, ``clock`` and its own modules: everything else in the core builds on the tables.
 """
+from messaging.models.audience import (
+    CONSENT_CHANNELS,
+    CONSENT_PURPOSES,
+    CONSENT_SOURCES,
+    IMPORT_STATUSES,
+    ConsentEntry,
+    ContactField,
+    ContactImport,
+    ContactImportChunk,
+    ContactImportReject,
+    ContactTag,
+    Segment,
+)
 from messaging.models.audit import AuditEntry
 from messaging.models.choices import (
     CHANNELS,
@@ -27,6 +41,9 @@ from messaging.models.organisation import DEFAULT_SENSITIVE_TERMS, Settings, Sit
 from messaging.models.people import ApiKey, Contact, User
 
 __all__ = [
+    "CONSENT_CHANNELS", "CONSENT_PURPOSES", "CONSENT_SOURCES", "IMPORT_STATUSES",
+    "ConsentEntry", "ContactField", "ContactImport", "ContactImportChunk", "ContactImportReject", "ContactTag",
+    "Segment",
     "CHANNELS", "DEFAULT_SENSITIVE_TERMS", "DELIVERY_STATUSES", "EVENT_KINDS", "LEVEL_MODES", "MESSAGE_STATUSES",
     "MODES", "RECOMMENDATIONS", "ROLES",
     "ApiKey", "AuditEntry", "Contact", "Delivery", "Message", "MessageEvent", "OneTimeCode", "OutboxEntry",

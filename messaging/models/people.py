@@ -1,7 +1,7 @@
 """Tables of the people Sealed knows: console users, API keys, and the contacts it reaches."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -66,7 +66,10 @@ class ApiKey(db.Model):
 
 
 class Contact(db.Model):
-    """A client Sealed reaches: how (phone, e-mail), their consents, form data and the PIN's hash and lock."""
+    """A client Sealed reaches: how (phone, e-mail), language and zone, form data and the PIN's hash and lock.
+
+    Consent is not a column: it is the ledger in ``messaging.models.audience.ConsentEntry``.
+    """
 
     __tablename__ = "contact"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,12 +79,11 @@ class Contact(db.Model):
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     tags: Mapped[list] = mapped_column(JSON, default=list)
     form_data: Mapped[dict] = mapped_column(JSON, default=dict)
-    sms_consent: Mapped[bool] = mapped_column(default=False)
-    sms_consent_at: Mapped[datetime | None]
-    marketing_consent: Mapped[bool] = mapped_column(default=False)
-    marketing_consent_at: Mapped[datetime | None]
-    marketing_consent_source: Mapped[str | None] = mapped_column(String(100))
-    opted_out_at: Mapped[datetime | None]
+    # ``en`` or ``es``: the language of what the client reads.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    date_of_birth: Mapped[date | None]
+    # IANA zone; None means the organisation's zone is used when reading.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     pin_hash: Mapped[str | None] = mapped_column(String(255))
     # The PIN is one secret across all of the contact's links, so wrong guesses count here too.
     pin_failures: Mapped[int] = mapped_column(default=0, server_default="0")

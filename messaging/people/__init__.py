@@ -1,5 +1,10 @@
-"""People: contacts (who Sealed reaches) and console users and API keys (who uses Sealed).
+"""People: contacts (who Sealed reaches), their consent ledger and search index, console users and API keys.
+
+Holds ``contacts`` (validation and normalisation, with ``contact_values`` for the field limits
+and the language, date and zone rules), ``consent`` (the ledger of grants and
+withdrawals and the state it gives), ``search_index`` (tags and form fields as case-folded rows
+for segments) and ``users`` (console users, API keys, old accounts).
 
 May import: the top-level modules and ``security``. Must not import ``policy``, ``delivery``,
-``client`` or any face.
+``client``, ``audience`` or any face.
 """
