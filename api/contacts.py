@@ -1,4 +1,4 @@
-"""Contacts: create, read, set a PIN, read the conversation thread."""
+"""Contacts: create, read, change, set a PIN, read the conversation thread, the consent ledger."""
 from __future__ import annotations
 
 from flask import after_this_request
@@ -8,11 +8,26 @@ from messaging.db import db
 from messaging.errors import NotFound, ValidationFailed
 from messaging.models import Contact
 from messaging.people import contacts as contact_core
+from messaging.people.consent import change_consent, consent_history, consent_summary
 from messaging.security.pins import InvalidPin
 
 from .auth import current_actor
 from .registry import operation
-from .schemas import MAX_ID, ContactIn, ContactOut, PinIn, ThreadMessageOut, ThreadOut
+from .schemas import (
+    MAX_ID,
+    ConsentEntryOut,
+    ConsentIn,
+    ConsentListOut,
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+    PinIn,
+    ThreadMessageOut,
+    ThreadOut,
+)
+
+CONTACT_COLUMNS = ("id", "first_name", "last_name", "phone", "email", "tags", "form_data", "language", "timezone",
+                   "date_of_birth", "has_pin", "created_at", "updated_at")
 
 
 def get_contact(contact_id: int) -> Contact:
@@ -22,22 +37,42 @@ def get_contact(contact_id: int) -> Contact:
     return contact
 
 
+def contact_out(contact: Contact) -> ContactOut:
+    """The contact as the API shows it: its columns, and its consent read from the ledger in one query."""
+    return ContactOut.model_validate({**{name: getattr(contact, name) for name in CONTACT_COLUMNS},
+                                      **consent_summary(contact)})
+
+
 @operation("/contacts", "POST", summary="Create a contact", tag="contacts", status=201,
            request_body=ContactIn, response=ContactOut, errors=(422,))
 def create_contact(body: ContactIn) -> ContactOut:
     """Phone numbers are normalised to E.164, e-mail addresses checked. The PIN, if given, is stored
-    as a slow hash and never returned (see `has_pin`)."""
+    as a slow hash and never returned (see `has_pin`). Without `timezone`, the phone number's zone is
+    taken when the number has exactly one. `sms_consent` and `marketing_consent` write consent ledger
+    rows (source `api`) where they change the state."""
     data = body.model_dump(exclude_unset=True)
     contact = contact_core.create_contact(current_actor(), data, source="api")
     db.session.commit()
-    return ContactOut.model_validate(contact)
+    return contact_out(contact)
 
 
 @operation("/contacts/<int:contact_id>", "GET", summary="Read a contact", tag="contacts", response=ContactOut,
            errors=(404,))
 def read_contact(contact_id: int) -> ContactOut:
-    """The contact's fields; the PIN is never returned, only whether one is set."""
-    return ContactOut.model_validate(get_contact(contact_id))
+    """The contact's fields and current consent; the PIN is never returned, only whether one is set."""
+    return contact_out(get_contact(contact_id))
+
+
+@operation("/contacts/<int:contact_id>", "PATCH", summary="Change a contact", tag="contacts",
+           request_body=ContactPatch, response=ContactOut, errors=(404, 422))
+def update_contact(contact_id: int, body: ContactPatch) -> ContactOut:
+    """Only the fields given change. `tags` replaces the list; `form_data` merges into the stored
+    fields, and a key set to null deletes that field. The change is audited (the field names, not
+    their values). Answers 200 with the whole contact."""
+    contact = get_contact(contact_id)
+    contact_core.update_contact(current_actor(), contact, body.model_dump(exclude_unset=True), source="api")
+    db.session.commit()
+    return contact_out(contact)
 
 
 @operation("/contacts/<int:contact_id>/pin", "PUT", summary="Set a contact's PIN", tag="contacts", status=204,
@@ -71,3 +106,24 @@ def read_contact_thread(contact_id: int) -> ThreadOut:
                          status=item.status, created_at=item.created_at, viewed_at=item.viewed_at,
                          subject=item.subject, body=item.body)
         for item in items])
+
+
+@operation("/contacts/<int:contact_id>/consent", "POST", summary="Record a consent grant or withdrawal",
+           tag="contacts", status=201, request_body=ConsentIn, response=ConsentEntryOut, errors=(404, 422))
+def record_contact_consent(contact_id: int, body: ConsentIn) -> ConsentEntryOut:
+    """Adds one row to the contact's consent ledger (source `api`, actor the key's label), even when
+    it repeats the current state. The latest row per channel and purpose is the current state; a
+    withdrawal of transactional consent stops every message on that channel but automatic replies.
+    Audited (`contact.consent`)."""
+    contact = get_contact(contact_id)
+    entry = change_consent(current_actor(), contact, body.channel, body.purpose, body.granted, "api", body.note)
+    db.session.commit()
+    return ConsentEntryOut.model_validate(entry)
+
+
+@operation("/contacts/<int:contact_id>/consent", "GET", summary="Read a contact's consent ledger", tag="contacts",
+           response=ConsentListOut, errors=(404,))
+def read_contact_consent(contact_id: int) -> ConsentListOut:
+    """Every grant and withdrawal of the contact, newest first."""
+    contact = get_contact(contact_id)
+    return ConsentListOut(entries=[ConsentEntryOut.model_validate(e) for e in consent_history(contact)])

@@ -3,7 +3,7 @@ feed the OpenAPI document (``model_json_schema``), so the document cannot drift 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -14,12 +14,23 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    StrictBool,
     WithJsonSchema,
 )
 
 from messaging.messages import SEND_AT_RANGE
-from messaging.models import CHANNELS, LEVEL_MODES, MESSAGE_STATUSES, MODES
+from messaging.models import (
+    CHANNELS,
+    CONSENT_CHANNELS,
+    CONSENT_PURPOSES,
+    CONSENT_SOURCES,
+    LEVEL_MODES,
+    MESSAGE_STATUSES,
+    MODES,
+)
+from messaging.people.consent import MAX_NOTE_LENGTH
 from messaging.people.contacts import (
+    LANGUAGES,
     MAX_FORM_BYTES,
     MAX_FORM_KEY_LENGTH,
     MAX_FORM_KEYS,
@@ -197,28 +208,82 @@ FormDataIn = Annotated[dict[str, Any], WithJsonSchema(FLAT_OBJECT_SCHEMA, mode="
 StoredFormData = Annotated[dict[str, FormValue], BeforeValidator(_flat)]
 
 
+_CONTACT_FIELD_DOCS = {
+    "last_name": "At most 100 characters.",
+    "phone": "Any common form; stored in E.164.",
+    "tags": f"Words; stored lower-case, sorted, without duplicates. At most {MAX_TAGS} tags of at most "
+            f"{MAX_TAG_LENGTH} characters each.",
+    "form_data": f"Free-form fields templates may use, e.g. appointment_date. A flat object: at most "
+                 f"{MAX_FORM_KEYS} keys of at most {MAX_FORM_KEY_LENGTH} characters; each value text (at "
+                 f"most {MAX_FORM_TEXT_LENGTH:,} characters), a number, a boolean or null; at most "
+                 f"{MAX_FORM_BYTES // 1024} KB as JSON. Nested objects and lists are refused.",
+    "language": f"One of {', '.join(LANGUAGES)} (any case); default en.",
+    "timezone": "An IANA zone, e.g. Europe/Madrid. Missing on create: the phone number's zone when it has "
+                "exactly one, else null (the organisation's zone is used).",
+    "date_of_birth": "YYYY-MM-DD, not in the future.",
+    "sms_consent": "Writes an sms transactional grant (true) or withdrawal (false) to the consent ledger, "
+                   "only when it changes the state.",
+    "marketing_consent": "Writes marketing grants (true) or withdrawals (false) on sms, email and voice to "
+                         "the consent ledger, only where it changes the state.",
+}
+
+
 class ContactIn(Body):
-    """A contact to create or change."""
+    """A contact to create."""
 
     first_name: str = Field(description="Required, at most 100 characters.")
-    last_name: str | None = Field(None, description="At most 100 characters.")
-    phone: str | None = Field(None, description="Any common form; stored in E.164.", examples=["+14155550123"])
+    last_name: str | None = Field(None, description=_CONTACT_FIELD_DOCS["last_name"])
+    phone: str | None = Field(None, description=_CONTACT_FIELD_DOCS["phone"], examples=["+14155550123"])
     email: str | None = None
-    tags: list[str] | None = Field(None, description=f"Words; stored lower-case, sorted, without duplicates. "
-                                                     f"At most {MAX_TAGS} tags of at most {MAX_TAG_LENGTH} "
-                                                     "characters each.")
-    form_data: FormDataIn | None = Field(
-        None, description=f"Free-form fields templates may use, e.g. appointment_date. A flat object: at most "
-                          f"{MAX_FORM_KEYS} keys of at most {MAX_FORM_KEY_LENGTH} characters; each value text (at "
-                          f"most {MAX_FORM_TEXT_LENGTH:,} characters), a number, a boolean or null; at most "
-                          f"{MAX_FORM_BYTES // 1024} KB as JSON. Nested objects and lists are refused.")
-    sms_consent: bool | None = None
-    marketing_consent: bool | None = None
+    tags: list[str] | None = Field(None, description=_CONTACT_FIELD_DOCS["tags"])
+    form_data: FormDataIn | None = Field(None, description=_CONTACT_FIELD_DOCS["form_data"])
+    language: str | None = Field(None, description=_CONTACT_FIELD_DOCS["language"], examples=["es"])
+    timezone: str | None = Field(None, description=_CONTACT_FIELD_DOCS["timezone"], examples=["America/New_York"])
+    date_of_birth: str | None = Field(None, description=_CONTACT_FIELD_DOCS["date_of_birth"],
+                                      examples=["1984-03-14"])
+    sms_consent: bool | None = Field(None, description=_CONTACT_FIELD_DOCS["sms_consent"])
+    marketing_consent: bool | None = Field(None, description=_CONTACT_FIELD_DOCS["marketing_consent"])
     pin: OptionalPin = None
 
 
+class ContactPatch(Body):
+    """Changes to a contact: only the fields given change (null tags or form_data change nothing; the PIN
+    changes through PUT /contacts/{id}/pin)."""
+
+    first_name: str | None = Field(None, description="At most 100 characters; cannot be emptied.")
+    last_name: str | None = Field(None, description=_CONTACT_FIELD_DOCS["last_name"])
+    phone: str | None = Field(None, description=_CONTACT_FIELD_DOCS["phone"] + " null removes it.")
+    email: str | None = Field(None, description="null removes it.")
+    tags: list[str] | None = Field(None, description="Replaces the list. " + _CONTACT_FIELD_DOCS["tags"])
+    form_data: FormDataIn | None = Field(
+        None, description="Merged into the stored fields: each key given replaces or adds that field, a key set "
+                          "to null deletes it, keys not given stay. The result must keep the limits: "
+                          + _CONTACT_FIELD_DOCS["form_data"])
+    language: str | None = Field(None, description=_CONTACT_FIELD_DOCS["language"])
+    timezone: str | None = Field(None, description="An IANA zone; null removes it (the organisation's zone is "
+                                                   "used).")
+    date_of_birth: str | None = Field(None, description=_CONTACT_FIELD_DOCS["date_of_birth"] + " null removes it.")
+    sms_consent: bool | None = Field(None, description=_CONTACT_FIELD_DOCS["sms_consent"])
+    marketing_consent: bool | None = Field(None, description=_CONTACT_FIELD_DOCS["marketing_consent"])
+
+
+class PurposesOut(BaseModel):
+    """The current state of both purposes on one channel (the latest ledger row, else the default)."""
+
+    transactional: bool = Field(description="Granted unless withdrawn: with no ledger row, true.")
+    marketing: bool = Field(description="Withdrawn unless granted: with no ledger row, false.")
+
+
+class ConsentMapOut(BaseModel):
+    """The current consent per channel and purpose."""
+
+    sms: PurposesOut
+    email: PurposesOut
+    voice: PurposesOut
+
+
 class ContactOut(Out):
-    """A contact as the API shows it (never the PIN)."""
+    """A contact as the API shows it (never the PIN). The consent fields derive from the ledger."""
 
     id: int
     first_name: str
@@ -227,15 +292,49 @@ class ContactOut(Out):
     email: str | None
     tags: list[str]
     form_data: StoredFormData
-    sms_consent: bool
-    sms_consent_at: UtcDateTime | None
-    marketing_consent: bool
-    marketing_consent_at: UtcDateTime | None
-    marketing_consent_source: str | None
-    opted_out_at: UtcDateTime | None
+    language: str
+    timezone: str | None = Field(description="IANA zone; null: the organisation's zone is used.")
+    date_of_birth: date | None = Field(description="YYYY-MM-DD.")
+    consent: ConsentMapOut
+    sms_consent: bool = Field(description="The sms transactional state.")
+    sms_consent_at: UtcDateTime | None = Field(description="When that state was recorded; null: the default.")
+    marketing_consent: bool = Field(description="Marketing granted on at least one channel.")
+    marketing_consent_at: UtcDateTime | None = Field(description="The time of the latest marketing row.")
+    marketing_consent_source: str | None = Field(description="The source of the latest marketing row.")
+    opted_out_at: UtcDateTime | None = Field(description="When sms transactional consent was withdrawn (STOP), "
+                                                         "while that withdrawal stands.")
     has_pin: bool = Field(description="Whether a PIN is set; the PIN itself is never returned.")
     created_at: UtcDateTime
     updated_at: UtcDateTime
+
+
+class ConsentIn(Body):
+    """One grant or withdrawal to record in a contact's consent ledger."""
+
+    channel: Literal[CONSENT_CHANNELS]
+    purpose: Literal[CONSENT_PURPOSES]
+    granted: StrictBool = Field(description="true grants, false withdraws (JSON booleans only).")
+    note: str | None = Field(None, max_length=MAX_NOTE_LENGTH, description="Why, for the people who read the "
+                                                                           "history.")
+
+
+class ConsentEntryOut(Out):
+    """One row of the consent ledger. Rows are never edited or deleted."""
+
+    id: int
+    channel: Literal[CONSENT_CHANNELS]
+    purpose: Literal[CONSENT_PURPOSES]
+    granted: bool
+    source: str = Field(description=f"One of {', '.join(CONSENT_SOURCES)}.")
+    actor: str = Field(description="Who recorded it: a user's e-mail address, api-key:NAME, sms-keyword, ...")
+    note: str | None
+    at: UtcDateTime
+
+
+class ConsentListOut(BaseModel):
+    """A contact's consent ledger, newest first."""
+
+    entries: list[ConsentEntryOut]
 
 
 class PinIn(Body):

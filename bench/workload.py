@@ -15,8 +15,8 @@ from messaging.security.crypto import encrypt_content, keyring
 def make_contacts(count: int) -> list[int]:
     now = utcnow()
     rows = [{"first_name": f"Bulk{i}", "last_name": "Client", "phone": f"+1415{5550000 + i:07d}",
-             "email": f"bulk{i}@example.com", "tags": [], "form_data": {}, "sms_consent": True,
-             "marketing_consent": False, "created_at": now, "updated_at": now} for i in range(count)]
+             "email": f"bulk{i}@example.com", "tags": [], "form_data": {},
+             "created_at": now, "updated_at": now} for i in range(count)]
     ids = list(db.session.scalars(insert(Contact).returning(Contact.id, sort_by_parameter_order=True), rows))
     db.session.commit()
     return ids

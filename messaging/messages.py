@@ -12,8 +12,10 @@ from messaging.db import db
 from messaging.errors import Conflict, NotFound, PolicyRefused, ValidationFailed
 from messaging.events import record_event
 from messaging.models import CHANNELS, Contact, Delivery, Message, Situation, Template
+from messaging.people.consent import has_consent
 from messaging.policy.content_check import check_standard_content
 from messaging.policy.decision import Decision, LevelChoice, decide, pin_choice, situation_ref
+from messaging.policy.optout import marketing_reason, withdrawn_reason
 from messaging.rendering.outgoing import ClientFacts, preview_text
 from messaging.rendering.text import body_context, render_text
 from messaging.security.crypto import decrypt_content, encrypt_content, keyring
@@ -93,7 +95,7 @@ def decide_for(request: MessageRequest) -> Decision:
         situation=situation_ref(situation), enforce=settings.enforce_recommendations,
         portal_enabled=settings.portal_enabled, pin_method=settings.pin_method,
         contact_has_pin=request.contact.has_pin,
-        marketing_consent=bool(request.contact.marketing_consent))
+        marketing_consent=has_consent(request.contact, request.channel, "marketing"))
     return _check_content(request, decision, settings)
 
 
@@ -148,11 +150,12 @@ def _render_content(request: MessageRequest, org_name: str) -> tuple[str | None,
 
 
 def suppression_reason(request: MessageRequest, decision: Decision) -> str | None:
-    """Why this message must not go out at all (opted out, or marketing without consent), or None."""
-    if request.contact.opted_out_at is not None:
-        return "the contact has opted out of messages"
-    if decision.recommendation == "standard_opt_in" and not request.contact.marketing_consent:
-        return "marketing needs the contact's recorded opt-in, and there is none"
+    """Why this message must not go out at all, or None: transactional consent withdrawn on its
+    channel (STOP, staff, API, import), or marketing without marketing consent on that channel."""
+    if not has_consent(request.contact, request.channel, "transactional"):
+        return withdrawn_reason(request.channel)
+    if decision.recommendation == "standard_opt_in" and not has_consent(request.contact, request.channel, "marketing"):
+        return marketing_reason(request.channel)
     return None
 
 

@@ -46,7 +46,7 @@ def seed(demo: bool = False) -> SeedReport:
             exists = db.session.execute(db.select(Contact).filter_by(
                 first_name=row["first_name"], last_name=row["last_name"])).scalar_one_or_none()
             if exists is None:
-                create_contact(SYSTEM, row, source="seed")
+                create_contact(SYSTEM, row, source="system")
                 report.contacts += 1
     db.session.commit()
     return report

@@ -21,9 +21,9 @@ def make_user(email: str | None = None, role: str = "staff", password: str = "co
 def make_contact(**fields) -> Contact:
     n = next(_counter)
     data = {"first_name": "Dana", "last_name": f"Tester{n}", "phone": f"+1415555{n % 10000:04d}",
-            "email": f"dana{n}@example.com", "sms_consent": True}
+            "email": f"dana{n}@example.com"}
     data.update(fields)
-    contact = create_contact(SYSTEM, data, source="factory")
+    contact = create_contact(SYSTEM, data, source="system")
     db.session.commit()
     return contact
 

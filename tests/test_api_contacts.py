@@ -5,6 +5,7 @@ from messaging.client.access import add_reply
 from messaging.db import db
 from messaging.messages import get_message
 from messaging.models import Contact
+from messaging.people.consent import consent_history
 from messaging.security.pins import check_pin
 from tests.support.api import assert_error, caller
 from tests.support.records import audit_entries_in
@@ -25,7 +26,9 @@ def test_creating_a_contact_answers_201_with_its_id_and_never_the_pin(app):
     assert contact["email"] == "Ann@example.com"
     assert contact["tags"] == ["diabetes", "new"]
     assert contact["form_data"] == {"appointment_date": "2025-03-14"}
-    assert contact["sms_consent"] is True and contact["sms_consent_at"].endswith("Z")
+    # sms transactional is granted by default: the "yes" changes nothing and writes no ledger row.
+    assert contact["sms_consent"] is True and contact["sms_consent_at"] is None
+    assert contact["marketing_consent"] is False and contact["opted_out_at"] is None
     assert contact["has_pin"] is True
     assert "pin" not in contact and "pin_hash" not in contact
     assert PIN not in response.get_data(as_text=True)
@@ -34,7 +37,7 @@ def test_creating_a_contact_answers_201_with_its_id_and_never_the_pin(app):
     with app.app_context():
         stored = db.session.get(Contact, contact["id"])
         assert check_pin(stored.pin_hash, PIN)
-        assert stored.marketing_consent is False
+        assert consent_history(stored) == []
     [entry] = audit_entries_in(app, "contact.create")
     assert entry.actor.startswith("api-key:") and entry.api_key_id is not None
 
@@ -147,14 +150,24 @@ def test_control_characters_are_refused_on_every_database(app):
     assert api.post("/contacts", json={"first_name": "Ann", "last_name": "Lee\tJr"}).status_code == 201
 
 
-def test_consent_times_are_recorded_only_for_a_yes(app):
-    from messaging.audit import SYSTEM
-    from messaging.db import db
-    from messaging.people.contacts import create_contact
-
+def test_consent_flags_write_ledger_rows_only_where_they_change_the_state(app):
+    api = caller(app)
+    default = api.post("/contacts", json={"first_name": "Def", "marketing_consent": False, "sms_consent": True}).json
+    assert default["marketing_consent_at"] is None and default["marketing_consent_source"] is None
+    assert default["sms_consent_at"] is None
+    yes = api.post("/contacts", json={"first_name": "Yes", "marketing_consent": True}).json
+    assert yes["marketing_consent"] is True and yes["marketing_consent_at"].endswith("Z")
+    assert yes["marketing_consent_source"] == "api"
+    assert {channel: purposes["marketing"] for channel, purposes in yes["consent"].items()} == {
+        "sms": True, "email": True, "voice": True}
+    no = api.post("/contacts", json={"first_name": "No", "sms_consent": False}).json
+    assert no["sms_consent"] is False and no["opted_out_at"] and no["sms_consent_at"] == no["opted_out_at"]
+    assert no["consent"]["sms"] == {"transactional": False, "marketing": False}
+    assert no["consent"]["email"]["transactional"] is True
     with app.app_context():
-        no = create_contact(SYSTEM, {"first_name": "No", "marketing_consent": False, "sms_consent": False})
-        yes = create_contact(SYSTEM, {"first_name": "Yes", "marketing_consent": True}, source="api")
-        db.session.commit()
-        assert no.marketing_consent_at is None and no.marketing_consent_source is None and no.sms_consent_at is None
-        assert yes.marketing_consent_at is not None and yes.marketing_consent_source == "api"
+        rows = {c["first_name"]: consent_history(db.session.get(Contact, c["id"])) for c in (default, yes, no)}
+        assert rows["Def"] == []
+        assert sorted((r.channel, r.purpose, r.granted, r.source) for r in rows["Yes"]) == [
+            ("email", "marketing", True, "api"), ("sms", "marketing", True, "api"), ("voice", "marketing", True, "api")]
+        assert [(r.channel, r.purpose, r.granted, r.source) for r in rows["No"]] == [
+            ("sms", "transactional", False, "api")]

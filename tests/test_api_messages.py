@@ -11,6 +11,7 @@ from messaging.db import db
 from messaging.delivery.engine import dispatch_once
 from messaging.messages import get_message, link_for
 from messaging.models import AuditEntry, Contact, Delivery, Message, MessageEvent
+from messaging.policy.optout import mark_opted_out
 from messaging.settings import get_settings
 from seeds.factories import make_contact
 from tests.support.api import assert_error, caller
@@ -186,7 +187,7 @@ def test_marketing_without_opt_in_is_suppressed_and_the_api_says_why(app):
 
 def test_an_opted_out_contact_is_suppressed(app, contact_id):
     with app.app_context():
-        db.session.get(Contact, contact_id).opted_out_at = utcnow()
+        mark_opted_out(db.session.get(Contact, contact_id), source="keyword")
         db.session.commit()
     answer = caller(app).post("/messages", json={"contact_id": contact_id, "channel": "sms", "body": "Hi"}).json
     assert answer["status"] == "suppressed" and "opted out" in answer["suppressed_reason"]

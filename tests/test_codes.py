@@ -11,6 +11,7 @@ from messaging.db import db
 from messaging.delivery.engine import dispatch_once
 from messaging.delivery.transports.outbox import read_outbox
 from messaging.models import Delivery, OneTimeCode
+from messaging.policy.optout import mark_opted_out
 from messaging.settings import change_setting
 from seeds.factories import make_contact
 from tests.support.messages import link_path, send
@@ -112,7 +113,7 @@ def test_without_another_channel_the_code_goes_the_same_way_and_the_page_says_so
 def test_a_contact_who_texted_stop_gets_no_code_by_sms(ctx):
     contact = make_contact()
     message, _ = _message(contact, channel="email")
-    contact.opted_out_at = utcnow()
+    mark_opted_out(contact, source="keyword")
     route = code_route(message)
     assert (route.channel, route.same_channel) == ("email", True)
 

@@ -6,7 +6,9 @@ from messaging.clock import utcnow
 from messaging.db import db
 from messaging.messages import MessageRequest, send_message
 from messaging.models import ApiKey, Contact, Message, User
+from messaging.people.consent import consent_history, has_consent
 from messaging.people.users import find_api_key
+from messaging.policy.optout import mark_opted_out
 from seeds.factories import make_contact
 from tests.support.console import csrf_token_from, sign_in, signed_in_client
 from tests.support.records import audit_entries
@@ -43,7 +45,7 @@ def test_contact_tag_filter_lists_only_tagged_contacts(app):
 def test_contact_list_shows_consent_opt_out_and_pin_state_but_never_the_hash(app):
     with app.app_context():
         contact = make_contact(first_name="Olive", last_name="Optout", pin="4321")
-        contact.opted_out_at = utcnow()
+        mark_opted_out(contact, source="keyword")
         db.session.commit()
         pin_hash, contact_id = contact.pin_hash, contact.id
     staff = signed_in_client(app, "staff")
@@ -68,7 +70,8 @@ def test_creating_a_contact_normalises_phone_and_email(app):
         contact = db.session.execute(db.select(Contact).filter_by(first_name="Nora")).scalar_one()
         assert contact.phone == "+14155550188"
         assert contact.email == "Nora@example.com"
-        assert contact.tags == ["follow-up", "vip"] and contact.sms_consent is True
+        assert contact.tags == ["follow-up", "vip"] and has_consent(contact, "sms", "transactional")
+        assert consent_history(contact) == []  # granted is the default: checking the box writes no row
         assert audit_entries("contact.create")
 
 

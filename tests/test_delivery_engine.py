@@ -18,6 +18,7 @@ from messaging.delivery.transports.base import TransportError
 from messaging.delivery.transports.outbox import read_outbox
 from messaging.messages import revoke_message
 from messaging.models import Delivery, Message, OutboxEntry
+from messaging.policy.optout import mark_opted_out
 from seeds.factories import make_contact
 from tests.support.messages import send
 from tests.support.records import event_kinds
@@ -179,7 +180,7 @@ def test_revoked_message_is_never_sent(ctx):
 def test_a_contact_who_opts_out_after_queueing_gets_nothing_and_the_send_is_suppressed(ctx):
     contact = make_contact()
     message = send(contact, body="Lab results are in", secure=True)
-    contact.opted_out_at = utcnow()  # STOP arrived between queueing and sending
+    mark_opted_out(contact, source="keyword")  # STOP arrived between queueing and sending
     db.session.commit()
     result = dispatch_once()
     assert result.suppressed == 1 and result.sent == 0

@@ -16,6 +16,7 @@ from messaging.delivery.engine import dispatch_once, render_outgoing
 from messaging.delivery.transports import transport_for
 from messaging.messages import MessageRequest, send_message
 from messaging.models import Contact, Delivery, Message
+from messaging.people.consent import consent_history, opted_out_at
 from messaging.settings import get_settings
 from seeds.factories import make_contact
 from tests.support.api import caller
@@ -106,8 +107,12 @@ def test_failed_callback_records_the_error_code_and_21610_opts_the_contact_out(t
         assert "30003" in two.deliveries[0].last_error and "21610" in one.deliveries[0].last_error
         failed_event = [e for e in two.events if e.kind == "failed"][0]
         assert failed_event.detail["code"] == "30003"
-        assert db.session.get(Contact, contact_id).opted_out_at is not None
-        assert two.contact.opted_out_at is None
+        assert opted_out_at(db.session.get(Contact, contact_id)) is not None
+        assert opted_out_at(two.contact) is None
+        rows = consent_history(db.session.get(Contact, contact_id))
+        # marketing was never granted, so only transactional changes: on both phone channels, e-mail untouched
+        assert {(r.channel, r.purpose, r.granted, r.source) for r in rows} == {
+            ("sms", "transactional", False, "provider"), ("voice", "transactional", False, "provider")}
 
 
 def test_a_callback_for_a_send_whose_worker_died_prevents_a_second_send(twilio_app, fake):
@@ -171,7 +176,7 @@ def test_a_clients_text_joins_their_conversation_as_standard_and_is_encrypted(tw
         assert inbound[0].body == "Yes please, Thursday works"
         raw = db.session.execute(text("SELECT body_ciphertext FROM message WHERE direction = 'in'")).scalar()
         assert b"Thursday" not in bytes(raw)
-        assert contact.opted_out_at is None
+        assert opted_out_at(contact) is None
 
 
 def test_stop_opts_out_confirms_once_and_then_nothing_else_is_sent(twilio_app, fake):
@@ -181,20 +186,20 @@ def test_stop_opts_out_confirms_once_and_then_nothing_else_is_sent(twilio_app, f
         phone, contact_id = contact.phone, contact.id
     _inbound(twilio_app, phone, " Stop. ")
     with twilio_app.app_context():
-        assert db.session.get(Contact, contact_id).opted_out_at is not None
+        assert opted_out_at(db.session.get(Contact, contact_id)) is not None
         result = dispatch_once()
         assert result.sent == 1 and result.suppressed == 1  # the confirmation goes; the pending notice does not
         assert db.session.get(Message, pending_id).status == "suppressed"
     [confirmation] = fake.state.messages()
     assert confirmation.to == phone and "unsubscribed" in confirmation.form["Body"]
-    assert "START" in confirmation.form["Body"]
+    assert "no more texts or calls" in confirmation.form["Body"] and "START" in confirmation.form["Body"]
 
     _inbound(twilio_app, phone, "HELP")
     with twilio_app.app_context():
         later = send(db.session.get(Contact, contact_id), body="Marketing!", secure=False)
         assert later.status == "suppressed"
-        assert dispatch_once().sent == 0  # the help answer is suppressed too: only the confirmation goes
-    assert len(fake.state.messages()) == 1
+        assert dispatch_once().sent == 1  # the help answer is an automatic reply: it goes, nothing else does
+    assert len(fake.state.messages()) == 2
 
 
 def test_start_opts_back_in_and_confirms(twilio_app, fake):
@@ -204,7 +209,7 @@ def test_start_opts_back_in_and_confirms(twilio_app, fake):
     _inbound(twilio_app, phone, "STOP")
     _inbound(twilio_app, phone, "unstop")
     with twilio_app.app_context():
-        assert db.session.get(Contact, contact_id).opted_out_at is None
+        assert opted_out_at(db.session.get(Contact, contact_id)) is None
         assert dispatch_once().sent == 2
         message = send(db.session.get(Contact, contact_id), body="Welcome back", secure=False)
         assert message.status == "queued"
@@ -219,7 +224,7 @@ def test_every_stop_word_opts_out(twilio_app, word):
         phone, contact_id = contact.phone, contact.id
     _inbound(twilio_app, phone, word)
     with twilio_app.app_context():
-        assert db.session.get(Contact, contact_id).opted_out_at is not None
+        assert opted_out_at(db.session.get(Contact, contact_id)) is not None
 
 
 def test_a_sentence_containing_stop_is_just_a_message(twilio_app):
@@ -228,7 +233,7 @@ def test_a_sentence_containing_stop_is_just_a_message(twilio_app):
         phone, contact_id = contact.phone, contact.id
     _inbound(twilio_app, phone, "please don't stop the reminders")
     with twilio_app.app_context():
-        assert db.session.get(Contact, contact_id).opted_out_at is None
+        assert opted_out_at(db.session.get(Contact, contact_id)) is None
         assert dispatch_once().sent == 0
 
 

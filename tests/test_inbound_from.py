@@ -11,6 +11,7 @@ from messaging.audit import SYSTEM
 from messaging.client.conversations import read_thread
 from messaging.db import db
 from messaging.models import AuditEntry, Contact, Delivery, Message
+from messaging.people.consent import opted_out_at
 from seeds.factories import make_contact
 from tests.support.fake_twilio import PUBLIC_BASE_URL as PUBLIC
 
@@ -61,6 +62,6 @@ def test_stop_from_a_differently_written_number_opts_the_contact_out(twilio_app)
     _inbound(twilio_app, "+1 415-555-0102", "STOP", sid="SM" + "d" * 32)
     with twilio_app.app_context():
         contact = db.session.get(Contact, contact_id)
-        assert contact.opted_out_at is not None
+        assert opted_out_at(contact) is not None
         [confirmation] = db.session.scalars(select(Delivery)).all()
         assert confirmation.to_address == "+14155550102"

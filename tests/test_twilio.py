@@ -11,6 +11,7 @@ from messaging.db import db
 from messaging.delivery.engine import dispatch_once
 from messaging.delivery.transports import transport_for
 from messaging.delivery.transports.base import Outgoing, TransportError
+from messaging.people.consent import consent_history, opted_out_at
 from seeds.factories import make_contact
 from tests.support.messages import send
 
@@ -68,7 +69,8 @@ def test_error_21610_fails_the_delivery_and_opts_the_contact_out(twilio_app, fak
         db.session.refresh(contact)
         assert message.status == "failed"
         assert "21610" in message.deliveries[0].last_error
-        assert contact.opted_out_at is not None
+        assert opted_out_at(contact) is not None
+        assert {(r.channel, r.source) for r in consent_history(contact)} == {("sms", "provider"), ("voice", "provider")}
         # from now on nothing goes to them, not even a new message
         later = send(contact, body="Another", secure=False)
         assert later.status == "suppressed"
@@ -81,8 +83,7 @@ def test_an_invalid_number_fails_at_once_without_retrying(twilio_app, fake):
         fake.state.fail_numbers[contact.phone] = 21211
         message = send(contact, body="Hello", secure=False)
         assert dispatch_once().failed == 1
-        db.session.refresh(contact)
-        assert contact.opted_out_at is None
+        assert opted_out_at(contact) is None and consent_history(contact) == []
         assert "21211" in message.deliveries[0].last_error
 
 

@@ -19,6 +19,7 @@ from messaging.delivery.transports.base import TransportError
 from messaging.errors import Conflict
 from messaging.events import record_event
 from messaging.models import Contact, Delivery, Message, OneTimeCode
+from messaging.people.consent import has_consent
 from messaging.security.crypto import keyring
 from messaging.security.passwords import hash_secret, verify_secret
 
@@ -76,12 +77,10 @@ def mask_address(channel: str, address: str) -> str:
 
 
 def _usable(contact, channel: str) -> str | None:
-    if channel == "email":
-        return contact.email or None
-    if channel == "sms":
-        # A contact who texted STOP gets no more texts, not even a code they ask for.
-        return contact.phone if contact.phone and contact.opted_out_at is None else None
-    return None
+    # A contact who withdrew consent on a channel (STOP for sms) gets nothing there, not even a
+    # code they ask for: the code goes by the other channel, or not at all.
+    address = contact.email if channel == "email" else contact.phone if channel == "sms" else None
+    return address if address and has_consent(contact, channel, "transactional") else None
 
 
 def code_route(message: Message) -> CodeRoute | None:

@@ -64,8 +64,9 @@ def receive_sms(from_number: str, body: str | None, provider_id: str | None = No
 
     ``from_number`` is normalised to E.164 (``DEFAULT_PHONE_REGION`` for numbers written without ``+``); one that
     is not a valid phone number raises ValidationFailed (``fields["From"]``) before anything is read
-    or stored. STOP-like words opt out every contact with that number and queue the confirmation;
-    START-like words opt them in again and confirm; HELP queues the help text. A provider id seen
+    or stored. STOP-like words withdraw consent on sms and voice (both purposes, source ``keyword``)
+    for every contact with that number and queue the confirmation; START-like words grant
+    transactional on sms and voice again and confirm; HELP queues the help text. A provider id seen
     before (a retried webhook) changes nothing. Commits nothing.
     """
     try:
@@ -89,15 +90,14 @@ def receive_sms(from_number: str, body: str | None, provider_id: str | None = No
     settings = get_settings()
     if keyword == "stop":
         for each in contacts:
-            mark_opted_out(each, source="sms_keyword")
+            mark_opted_out(each, source="keyword")
         queue_system_text(contact, from_number, opt_out_text(settings.org_name), kind=OPT_OUT_CONFIRMATION)
     elif keyword == "start":
         for each in contacts:
-            mark_opted_in(each, source="sms_keyword")
+            mark_opted_in(each, source="keyword")
         queue_system_text(contact, from_number, opt_in_text(settings.org_name))
     elif keyword == "help":
-        # Sent like any other message: to an opted-out contact it is suppressed (only the opt-out
-        # confirmation ever reaches them).
+        # An automatic reply: it goes even to a contact who sent STOP (carriers expect HELP answered).
         queue_system_text(contact, from_number, help_reply_text(settings.org_name, settings.help_text))
     db.session.flush()
     return InboundResult(message=message, keyword=keyword)

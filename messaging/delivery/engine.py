@@ -2,9 +2,10 @@
 
 A ``Delivery`` row is the unit of work (a transactional outbox). Its life:
 ``queued`` → ``sending`` (claimed, with a lease) → ``sent`` → ``delivered`` | ``failed``;
-or ``suppressed`` (the contact opted out), or ``cancelled`` (the message was revoked or cancelled,
-or a renotice became pointless). A failed send goes back to ``queued`` with exponential backoff
-and jitter until ``DELIVERY_MAX_ATTEMPTS``, then ends ``failed`` with the provider's error.
+or ``suppressed`` (consent withdrawn on the channel, or marketing without consent), or
+``cancelled`` (the message was revoked or cancelled, or a renotice became pointless). A failed
+send goes back to ``queued`` with exponential backoff and jitter until ``DELIVERY_MAX_ATTEMPTS``,
+then ends ``failed`` with the provider's error.
 
 Exactly once, as far as a provider allows:
 - A claim is one ``UPDATE … RETURNING`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one
@@ -55,6 +56,7 @@ from messaging.delivery.quiet_hours import waits_for_quiet_hours
 from messaging.delivery.transports import Outgoing, Transport, TransportError, transport_for
 from messaging.messages import link_for, message_content
 from messaging.models import Delivery, Message
+from messaging.people.consent import states_for
 from messaging.policy.optout import suppression_reason_for
 from messaging.rendering.outgoing import LINK_CHANNEL, ClientFacts, outgoing_text
 from messaging.settings import get_settings
@@ -117,7 +119,7 @@ def _process(delivery: Delivery, transport: Transport, run: PassRun) -> None:
     if delivery.kind == "renotice" and (message.viewed_at is not None or _link_dead(message, run.now)):
         cancel(delivery, run)  # read meanwhile, or the link is dead: the ladder stops
         return
-    reason = suppression_reason_for(delivery, message.contact)
+    reason = suppression_reason_for(delivery, message.contact, run.consent.get(message.contact_id))
     if reason:
         suppress(delivery, reason, run)
         return
@@ -168,6 +170,7 @@ def _after_crash(delivery_id: int, exc: Exception, run: PassRun, unsent: list[in
 def _run_batch(ids: list[int], run: PassRun, lease_seconds: float) -> None:
     started = time.monotonic()
     rows = _load(ids)
+    run.consent = states_for(d.message.contact_id for d in rows)
     uncommitted: list[int] = []
     for index, delivery in enumerate(rows):
         delivery_id = delivery.id

@@ -23,7 +23,7 @@ from messaging.delivery.transports import TransportError
 from messaging.errors import Conflict
 from messaging.events import record_event
 from messaging.models import Delivery, Message, MessageEvent
-from messaging.policy.optout import PROVIDER_OPT_OUT_CODES, mark_opted_out
+from messaging.policy.optout import PROVIDER_ACTOR, PROVIDER_OPT_OUT_CODES, mark_opted_out
 from messaging.settings import get_settings
 
 
@@ -121,6 +121,8 @@ class PassRun:
     max_attempts: int
     result: PassResult
     sent: _SentBuffer = field(default_factory=_SentBuffer)
+    # Contact id → consent map, read once for the batch (``people.consent.states_for``).
+    consent: dict = field(default_factory=dict)
 
     def commit(self) -> None:
         """Write the buffered sends and commit every outcome so far."""
@@ -157,7 +159,8 @@ def retry_or_fail(delivery: Delivery, exc: TransportError, run: PassRun) -> None
     delivery.last_error = str(exc)[:2000]
     delivery.lease_until = None
     if exc.code in PROVIDER_OPT_OUT_CODES:
-        mark_opted_out(message.contact, source=f"provider:{exc.code}")
+        mark_opted_out(message.contact, source="provider", actor=PROVIDER_ACTOR, note=f"Twilio error {exc.code}")
+        run.consent.pop(message.contact_id, None)  # the batch's later rows read the ledger again
     if exc.retryable and delivery.attempts < run.max_attempts:
         delivery.status = "queued"
         delivery.next_attempt_at = run.now + timedelta(seconds=backoff_seconds(delivery.attempts))

@@ -7,7 +7,7 @@ from messaging import clock
 from messaging.db import db
 from messaging.events import record_event
 from messaging.models import Delivery
-from messaging.policy.optout import PROVIDER_OPT_OUT_CODES, mark_opted_out
+from messaging.policy.optout import PROVIDER_ACTOR, PROVIDER_OPT_OUT_CODES, mark_opted_out
 
 # Twilio message and call statuses → ours. Those not listed (queued, accepted, sending, sent,
 # initiated, ringing, in-progress, ...) only tell us the provider has the send.
@@ -70,6 +70,6 @@ def record_provider_status(provider_id: str | None, status: str, error_code: str
         record_event(message, "failed", channel=delivery.channel, delivery=delivery.kind, code=code,
                      error=delivery.last_error[:500])
         if code in PROVIDER_OPT_OUT_CODES:
-            mark_opted_out(message.contact, source=f"provider:{code}")
+            mark_opted_out(message.contact, source="provider", actor=PROVIDER_ACTOR, note=f"Twilio error {code}")
     sync_message_status(delivery)
     return delivery

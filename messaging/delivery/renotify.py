@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from messaging import clock
 from messaging.db import db
 from messaging.models import Delivery, Message
+from messaging.people.consent import has_consent
 from messaging.settings import InvalidSetting, get_settings, parse_hour_ladder
 
 OPEN_STATUSES = ("queued", "sending")
@@ -99,7 +100,7 @@ def _step(message: Message, ladder: list[int], now: datetime, result: RenotifyRe
         return
     channel = renotice_channel(message)
     address = _address(message, channel)
-    if not address or message.contact.opted_out_at is not None:
+    if not address or not has_consent(message.contact, channel, "transactional"):
         result.flagged += flag_unread(message, now)  # nothing more can reach the client
         return
     savepoint = db.session.begin_nested()

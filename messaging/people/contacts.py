@@ -1,90 +1,40 @@
-"""Contacts: validation and normalisation of what identifies and reaches a client."""
+"""Contacts: validation and normalisation of what identifies and reaches a client; create, update, bulk tags.
+
+The legacy consent flags (``sms_consent``, ``marketing_consent``) are input only: they write rows
+of the consent ledger (``people.consent``), which alone holds the state.
+"""
 from __future__ import annotations
 
-import json
-import math
+from dataclasses import dataclass
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from sqlalchemy import select
 
-from messaging import clock
-from messaging.audit import Actor, audit
+from messaging.audit import SYSTEM, Actor, audit
 from messaging.db import db
 from messaging.errors import ValidationFailed
-from messaging.models import Contact
+from messaging.models import CONSENT_CHANNELS, Contact
+from messaging.people.consent import record_if_changed
+from messaging.people.contact_values import (  # noqa: F401 - re-exported: callers name them from here
+    LANGUAGES,
+    MAX_FORM_BYTES,
+    MAX_FORM_KEY_LENGTH,
+    MAX_FORM_KEYS,
+    MAX_FORM_TEXT_LENGTH,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    _tags_problem,
+    form_data_problem,
+    normalise_date_of_birth,
+    normalise_language,
+    normalise_timezone,
+    text_problem,
+    timezone_for_phone,
+)
+from messaging.people.search_index import fold
 from messaging.security.pins import InvalidPin, hash_pin
-from messaging.text_rules import UNSTORABLE_CHARACTERS
-
-MAX_TAGS = 50
-MAX_TAG_LENGTH = 64
-MAX_FORM_KEYS = 100
-MAX_FORM_KEY_LENGTH = 64
-MAX_FORM_TEXT_LENGTH = 1000
-MAX_FORM_BYTES = 16 * 1024  # of the JSON encoding, as stored
-
-
-def text_problem(value: str) -> str | None:
-    """Why ``value`` cannot be stored as text (a control character, a lone surrogate), or None."""
-    match = UNSTORABLE_CHARACTERS.search(value)
-    if match is None:
-        return None
-    char = match.group()
-    if "\ud800" <= char <= "\udfff":
-        return f"must not contain an unpaired surrogate (U+{ord(char):04X})"
-    return f"must not contain control characters (U+{ord(char):04X})"
-
-
-def _short(text: str, length: int = 20) -> str:
-    return text if len(text) <= length else text[:length] + "…"
-
-
-def _tags_problem(tags: list[str]) -> str | None:
-    for tag in tags:
-        if len(tag) > MAX_TAG_LENGTH:
-            return f"each tag may have at most {MAX_TAG_LENGTH} characters; '{_short(tag)}' has {len(tag):,}"
-        problem = text_problem(tag)
-        if problem:
-            return f"tag '{_short(tag)}' {problem}"
-    if len(tags) > MAX_TAGS:
-        return f"at most {MAX_TAGS} tags are allowed, not {len(tags):,}"
-    return None
-
-
-def form_data_problem(form_data: dict) -> str | None:
-    """Why ``form_data`` is not a flat object within the limits, or None.
-
-    Flat: each value is text, a number, a boolean or null; templates read ``form.<key>`` as one value.
-    """
-    if len(form_data) > MAX_FORM_KEYS:
-        return f"may have at most {MAX_FORM_KEYS} keys, not {len(form_data):,}"
-    for key, value in form_data.items():
-        if not isinstance(key, str) or not key.strip():
-            return "keys must be non-empty text"
-        if len(key) > MAX_FORM_KEY_LENGTH:
-            return f"keys may have at most {MAX_FORM_KEY_LENGTH} characters; '{_short(key)}' has {len(key):,}"
-        problem = text_problem(key)
-        if problem:
-            return f"key '{_short(key)}' {problem}"
-        if isinstance(value, dict | list | tuple):
-            kind = "an object" if isinstance(value, dict) else "a list"
-            return (f"must be a flat object: '{_short(key)}' holds {kind}; each value must be text, a number, "
-                    "true/false or null")
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"'{_short(key)}' must be a finite number"
-        if isinstance(value, str):
-            if len(value) > MAX_FORM_TEXT_LENGTH:
-                return (f"text values may have at most {MAX_FORM_TEXT_LENGTH:,} characters; "
-                        f"'{_short(key)}' has {len(value):,}")
-            problem = text_problem(value)
-            if problem:
-                return f"'{_short(key)}' {problem}"
-        elif value is not None and not isinstance(value, bool | int | float):
-            return f"'{_short(key)}' must be text, a number, true/false or null"
-    size = len(json.dumps(form_data, ensure_ascii=False, separators=(",", ":")).encode())
-    if size > MAX_FORM_BYTES:
-        return f"may be at most {MAX_FORM_BYTES // 1024} KB ({MAX_FORM_BYTES:,} bytes) as JSON, not {size:,} bytes"
-    return None
 
 
 def normalise_phone(raw: str) -> str:
@@ -140,6 +90,15 @@ def contact_fields(data: dict, partial: bool = False) -> dict:
                 errors[name] = str(exc)
         elif name in data:
             clean[name] = None
+    for name, normalise in (("language", normalise_language), ("date_of_birth", normalise_date_of_birth),
+                            ("timezone", normalise_timezone)):
+        if data.get(name) not in (None, ""):
+            try:
+                clean[name] = normalise(data[name])
+            except ValueError as exc:
+                errors[name] = str(exc)
+        elif name in data and name != "language":
+            clean[name] = None
     if "tags" in data and data["tags"] is not None:
         tags = data["tags"]
         if isinstance(tags, str):
@@ -173,24 +132,44 @@ def contact_fields(data: dict, partial: bool = False) -> dict:
     return clean
 
 
-def apply_contact_fields(contact: Contact, clean: dict, source: str) -> None:
-    """Write checked fields onto a contact, stamping when and where a consent changed."""
-    now = clock.utcnow()
+CONSENT_FLAGS = ("sms_consent", "marketing_consent")
+
+
+def apply_contact_fields(contact: Contact, clean: dict, source: str, actor: Actor = SYSTEM) -> list[str]:
+    """Write checked fields onto a contact; the consent flags become ledger rows.
+
+    ``sms_consent`` is the sms transactional state, ``marketing_consent`` marketing on every
+    channel; each writes a row only where it changes the state (``source`` is the ledger's, e.g.
+    ``staff``). A new contact is flushed first (a ledger row needs its id). Returns the names of
+    the flags that wrote a row.
+    """
+    flags = {name: clean.pop(name) for name in CONSENT_FLAGS if name in clean}
     for key, value in clean.items():
-        # A new contact's flags are still None: only a recorded "yes" or a real change gets a time.
-        if key == "sms_consent" and value != bool(contact.sms_consent):
-            contact.sms_consent_at = now
-        if key == "marketing_consent" and value != bool(contact.marketing_consent):
-            contact.marketing_consent_at = now
-            contact.marketing_consent_source = source
         setattr(contact, key, value)
+    if not flags:
+        return []
+    if contact.id is None:
+        db.session.add(contact)
+        db.session.flush()
+    written = []
+    for name, granted in flags.items():
+        pairs = [("sms", "transactional")] if name == "sms_consent" else [(c, "marketing") for c in CONSENT_CHANNELS]
+        rows = [record_if_changed(contact, channel, purpose, granted, source, actor) for channel, purpose in pairs]
+        if any(rows):
+            written.append(name)
+    return written
 
 
-def create_contact(actor: Actor, data: dict, source: str = "console") -> Contact:
-    """Check and store a new contact, audited."""
+def create_contact(actor: Actor, data: dict, source: str = "staff") -> Contact:
+    """Check and store a new contact, audited; ``source`` is the ledger source of any consent given.
+
+    Without a timezone, the phone number's one zone is taken when it has exactly one.
+    """
     clean = contact_fields(data)
+    if clean.get("timezone") is None:
+        clean["timezone"] = timezone_for_phone(clean.get("phone"))
     contact = Contact(first_name=clean.pop("first_name"), last_name=clean.pop("last_name", ""))
-    apply_contact_fields(contact, clean, source)
+    apply_contact_fields(contact, clean, source, actor)
     db.session.add(contact)
     db.session.flush()
     audit(actor, "contact.create", "contact", contact.id)
@@ -207,11 +186,101 @@ def set_contact_pin(actor: Actor, contact: Contact, pin) -> None:
     audit(actor, "contact.pin_set", "contact", contact.id)
 
 
-def update_contact(actor: Actor, contact: Contact, data: dict, source: str = "console") -> Contact:
-    """Validate and apply changes to a contact; the audit names the changed fields, not their values."""
+def merged_form_data(current: dict | None, changes: dict) -> dict:
+    """``current`` with ``changes`` applied: a key set to None is deleted, the others replace or add."""
+    merged = dict(current or {})
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def update_contact(actor: Actor, contact: Contact, data: dict, source: str = "staff") -> Contact:
+    """Validate and apply changes to a contact; the audit names the changed fields, not their values.
+
+    Only the fields given change. ``tags`` replaces the list; ``form_data`` merges into the stored
+    one (a key set to null is deleted). A new phone number on a contact without a timezone sets
+    the number's zone when it has exactly one.
+    """
     clean = contact_fields(data, partial=True)
-    changed = sorted(key for key, value in clean.items() if getattr(contact, key) != value)
-    apply_contact_fields(contact, clean, source)
+    if "form_data" in clean:
+        clean["form_data"] = merged_form_data(contact.form_data, clean["form_data"])
+        problem = form_data_problem(clean["form_data"])
+        if problem:
+            raise ValidationFailed("The contact is not valid.", {"form_data": problem})
+    if clean.get("phone") and clean["phone"] != contact.phone and "timezone" not in clean and not contact.timezone:
+        clean["timezone"] = timezone_for_phone(clean["phone"])
+    changed = [key for key, value in clean.items() if key not in CONSENT_FLAGS and getattr(contact, key) != value]
+    changed += apply_contact_fields(contact, clean, source, actor)
     if changed:
-        audit(actor, "contact.update", "contact", contact.id, fields=changed)
+        audit(actor, "contact.update", "contact", contact.id, fields=sorted(changed))
     return contact
+
+
+@dataclass
+class TagChange:
+    """What a bulk tag action did: contacts changed, those that already were as asked, those at the tag limit."""
+
+    tag: str
+    changed: int = 0
+    unchanged: int = 0
+    full: int = 0
+
+
+def tag_choice(tag) -> str:
+    """One tag as contacts store it (trimmed, lower case); ValidationFailed (field ``tag``) says why not."""
+    value = tag.strip().lower() if isinstance(tag, str) else ""
+    problem = "enter a tag" if not value else (
+        "enter one tag, without commas" if "," in value else _tags_problem([value]))
+    if problem:
+        raise ValidationFailed("The tag is not valid.", {"tag": problem})
+    return value
+
+
+def _contacts_by_id(contact_ids) -> list[Contact]:
+    ids = sorted({int(i) for i in contact_ids})
+    if not ids:
+        raise ValidationFailed("Select at least one contact.", {"ids": "select at least one contact"})
+    found = []
+    for start in range(0, len(ids), 500):
+        found += db.session.scalars(select(Contact).where(Contact.id.in_(ids[start:start + 500]))).all()
+    return found
+
+
+def add_tag(actor: Actor, contact_ids, tag) -> TagChange:
+    """Add one tag to each of these contacts, audited per contact changed; commits nothing.
+
+    A contact that has the tag already (compared case-folded) is left alone; one that holds the
+    most tags allowed keeps its tags and is counted in ``full``.
+    """
+    result = TagChange(tag_choice(tag))
+    folded = fold(result.tag)
+    for contact in _contacts_by_id(contact_ids):
+        tags = list(contact.tags or [])
+        if any(fold(t) == folded for t in tags):
+            result.unchanged += 1
+        elif len(tags) >= MAX_TAGS:
+            result.full += 1
+        else:
+            contact.tags = sorted([*tags, result.tag])
+            audit(actor, "contact.tag_add", "contact", contact.id, tag=result.tag)
+            result.changed += 1
+    return result
+
+
+def remove_tag(actor: Actor, contact_ids, tag) -> TagChange:
+    """Remove a tag (compared case-folded) from each of these contacts, audited per contact changed."""
+    result = TagChange(tag_choice(tag))
+    folded = fold(result.tag)
+    for contact in _contacts_by_id(contact_ids):
+        tags = list(contact.tags or [])
+        kept = [t for t in tags if fold(t) != folded]
+        if len(kept) == len(tags):
+            result.unchanged += 1
+        else:
+            contact.tags = kept
+            audit(actor, "contact.tag_remove", "contact", contact.id, tag=result.tag)
+            result.changed += 1
+    return result

@@ -6,6 +6,7 @@ Holds ``decision`` (the pure ladder), ``content_check`` (protected-data scan of 
 suppression rule).
 
 May import: the top-level modules (db, models, clock, errors, text_rules, audit, events, settings),
-``security`` and ``rendering``. Must not import ``delivery``, ``client``, ``people`` or any face
+``security``, ``rendering`` and ``people.consent`` (opt-out writes the ledger). Must not import
+``delivery``, ``client``, the rest of ``people`` or any face
 (console, viewer, api, hooks); decisions are pure functions fed by queries.
 """

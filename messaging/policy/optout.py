@@ -4,8 +4,15 @@ STOP, STOPALL, UNSUBSCRIBE, CANCEL, END and QUIT opt a contact out; START, YES a
 them in again; HELP answers with the organisation's help text. A keyword counts only when it is
 the whole message (``Stop.`` yes, ``please don't stop`` no), as carriers match them.
 
-From the moment ``Contact.opted_out_at`` is set, every delivery to that contact is suppressed at
-send time — except the opt-out confirmation itself (delivery kind ``opt_out_confirmation``).
+STOP withdraws consent in the ledger (``people.consent``): both purposes on sms and voice (the
+phone number), source ``keyword``; e-mail continues. START grants transactional on sms and voice
+again, never marketing. Twilio's 21610 ("unsubscribed recipient") withdraws like STOP, source
+``provider``.
+
+At send time a delivery on a channel whose transactional consent is withdrawn is suppressed,
+except automatic replies (the confirmations and the HELP answer: ``decided_by`` is
+``AUTOMATIC_REPLY``, or the delivery kind is exempt); a marketing message (recommendation
+``standard_opt_in``) also needs marketing consent on the message's channel.
 """
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from messaging import clock
 from messaging.audit import Actor, audit
 from messaging.db import db
 from messaging.models import Contact, Delivery, Message
+from messaging.people.consent import grant_phone_transactional, has_consent, withdraw_phone
 from messaging.policy.decision import AUTOMATIC_REPLY
 from messaging.security.crypto import encrypt_content, keyring
 
@@ -23,12 +31,14 @@ OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_KEYWORDS = frozenset({"HELP"})
 
 OPT_OUT_CONFIRMATION = "opt_out_confirmation"
-# Deliveries that still go to an opted-out contact.
+# Deliveries that still go to an opted-out contact (besides every automatic reply).
 EXEMPT_KINDS = frozenset({OPT_OUT_CONFIRMATION})
 # Twilio: "Attempt to send to unsubscribed recipient" — the carrier saw a STOP we must honour too.
 PROVIDER_OPT_OUT_CODES = frozenset({"21610"})
+CHANNEL_NOUNS = {"sms": "texts", "email": "e-mail", "voice": "calls"}
 
 SMS_ACTOR = Actor(label="sms-keyword")
+PROVIDER_ACTOR = Actor(label="twilio")
 
 
 def keyword_of(body: str | None) -> str | None:
@@ -43,29 +53,59 @@ def keyword_of(body: str | None) -> str | None:
     return None
 
 
-def suppression_reason_for(delivery: Delivery, contact: Contact) -> str | None:
-    """Why this delivery must not go out now, checked at send time; None when it may."""
-    if contact.opted_out_at is not None and delivery.kind not in EXEMPT_KINDS:
-        return "the contact has opted out of messages"
+def withdrawn_reason(channel: str) -> str:
+    """Why nothing but automatic replies goes on a channel whose transactional consent is withdrawn."""
+    return f"the contact has opted out of {CHANNEL_NOUNS.get(channel, channel)}"
+
+
+def marketing_reason(channel: str) -> str:
+    """Why a marketing message does not go on a channel without marketing consent."""
+    return f"marketing needs the contact's recorded opt-in for {CHANNEL_NOUNS.get(channel, channel)}, and there is none"
+
+
+def is_automatic_reply(delivery: Delivery) -> bool:
+    """A confirmation or HELP answer: it goes even where consent is withdrawn (the client just wrote)."""
+    return delivery.kind in EXEMPT_KINDS or delivery.message.decided_by == AUTOMATIC_REPLY
+
+
+def suppression_reason_for(delivery: Delivery, contact: Contact, states: dict | None = None) -> str | None:
+    """Why this delivery must not go out now, checked at send time; None when it may.
+
+    ``states``: the contact's consent map when the caller read it already (a delivery batch).
+    """
+    if is_automatic_reply(delivery):
+        return None
+
+    def granted(channel: str, purpose: str) -> bool:
+        return states[channel][purpose] if states is not None else has_consent(contact, channel, purpose)
+
+    if not granted(delivery.channel, "transactional"):
+        return withdrawn_reason(delivery.channel)
+    message = delivery.message
+    if message.recommendation == "standard_opt_in" and not granted(message.channel, "marketing"):
+        return marketing_reason(message.channel)
     return None
 
 
-def mark_opted_out(contact: Contact, source: str, actor: Actor = SMS_ACTOR) -> bool:
-    """Record the opt-out (once). True when the contact was not opted out before."""
-    if contact.opted_out_at is not None:
-        return False
-    contact.opted_out_at = clock.utcnow()
-    audit(actor, "contact.opt_out", "contact", contact.id, source=source)
-    return True
+def mark_opted_out(contact: Contact, source: str, actor: Actor = SMS_ACTOR, note: str | None = None) -> bool:
+    """Withdraw both purposes on sms and voice (``source``: ``keyword`` or ``provider``), audited.
+
+    True when it changed anything (a second STOP writes nothing).
+    """
+    rows = withdraw_phone(contact, source, actor, note)
+    if rows:
+        audit(actor, "contact.opt_out", "contact", contact.id, source=source,
+              consent=[f"{row.channel}:{row.purpose}" for row in rows])
+    return bool(rows)
 
 
 def mark_opted_in(contact: Contact, source: str, actor: Actor = SMS_ACTOR) -> bool:
-    """Lift the opt-out (once), audited. True when the contact was opted out before."""
-    if contact.opted_out_at is None:
-        return False
-    contact.opted_out_at = None
-    audit(actor, "contact.opt_in", "contact", contact.id, source=source)
-    return True
+    """Grant transactional on sms and voice again (never marketing), audited. True when it changed anything."""
+    rows = grant_phone_transactional(contact, source, actor)
+    if rows:
+        audit(actor, "contact.opt_in", "contact", contact.id, source=source,
+              consent=[f"{row.channel}:{row.purpose}" for row in rows])
+    return bool(rows)
 
 
 def queue_system_text(contact: Contact, phone: str, text: str, kind: str = "content") -> Message:
@@ -85,7 +125,7 @@ def queue_system_text(contact: Contact, phone: str, text: str, kind: str = "cont
 
 def opt_out_text(org_name: str) -> str:
     """The confirmation a client gets after STOP."""
-    return (f"{org_name}: you are unsubscribed and will get no more messages from us. "
+    return (f"{org_name}: you are unsubscribed and will get no more texts or calls from us. "
             "Reply START to subscribe again.")
 
 
