@@ -18,6 +18,7 @@ users_cli = AppGroup("users", help="Console users.")
 api_keys_cli = AppGroup("api-keys", help="API keys.")
 settings_cli = AppGroup("settings", help="Organisation settings.")
 keys_cli = AppGroup("keys", help="Encryption keys.")
+contacts_cli = AppGroup("contacts", help="Contacts.")
 
 
 def _fail(message: str) -> None:
@@ -165,7 +166,7 @@ def settings_set(key: str, value: str) -> None:
               help="Rows re-encrypted per transaction.")
 def keys_rotate(batch_size: int) -> None:
     """Re-encrypt everything sealed under ENCRYPTION_KEYS (message keys, code payloads, outbox
-    records) under its first key. Exits non-zero if some row no configured key opens."""
+    records, import keys) under its first key. Exits non-zero if some row no configured key opens."""
     from messaging.security.key_rotation import rotate_master_keys
 
     def progress(column) -> None:
@@ -184,8 +185,52 @@ def keys_rotate(batch_size: int) -> None:
         sys.exit(1)
 
 
+@contacts_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--tag", "tags", multiple=True, help="A tag added to every imported contact (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help='One JSON object: {"created", "updated", "rejected", "errors"}.')
+def contacts_import(file: str, tags: tuple[str, ...], as_json: bool) -> None:
+    """Import contacts from a CSV file (UTF-8, `,` or `;`); rows matching a contact by phone, else
+    e-mail, update it. Exits 0 when the file was read, even with rejected rows; 1 when it cannot be read."""
+    from pathlib import Path
+
+    from messaging.audience.import_jobs import create_import, rejected_rows, start_import
+    from messaging.audience.import_runner import run_import, worker_id
+    from messaging.models import ContactImport
+
+    worker = worker_id()
+    with open(file, "rb") as stream:
+        try:
+            contact_import = create_import(SYSTEM, Path(file).name, stream, extra_tags=list(tags))
+            start_import(contact_import, contact_import.mapping, claim_for=worker)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _fail(f"{file}: {_fields_text(exc) if 'file' not in exc.fields else exc.message}")
+    db.session.commit()
+    import_id = contact_import.id
+    outcome = run_import(import_id, worker)
+    contact_import = db.session.get(ContactImport, import_id, populate_existing=True)
+    if outcome != "done":
+        _fail(f"{file}: {contact_import.error or 'the import was taken over by another worker'} "
+              f"({contact_import.created:,} created and {contact_import.updated:,} updated before it stopped).")
+    errors = rejected_rows(contact_import)
+    if as_json:
+        # Written piece by piece: a file with many rejected rows never builds its whole list in memory.
+        counts = {key: getattr(contact_import, key) for key in ("created", "updated", "rejected")}
+        click.echo(json.dumps(counts)[:-1] + ', "errors": [', nl=False)
+        for n, (line, reason, _values) in enumerate(errors):
+            click.echo(("" if n == 0 else ", ") + json.dumps({"line": line, "reason": reason}, ensure_ascii=False),
+                       nl=False)
+        click.echo("]}")
+        return
+    click.echo(f"{Path(file).name}: {contact_import.created:,} created, {contact_import.updated:,} updated, "
+               f"{contact_import.rejected:,} rejected.")
+    for line, reason, _values in errors:
+        click.echo(f"  line {line}: {reason}")
+
+
 def init_app(app: Flask) -> None:
     for command in (seed_command, deliver_command, worker_command, outbox_command):
         app.cli.add_command(command)
-    for group in (users_cli, api_keys_cli, settings_cli, keys_cli):
+    for group in (users_cli, api_keys_cli, settings_cli, keys_cli, contacts_cli):
         app.cli.add_command(group)

@@ -175,6 +175,10 @@ CONFIG_SPECS: dict[str, ConfigSpec] = {s.key: s for s in [
     ConfigSpec("DELIVERY_MAX_ATTEMPTS", 8, _number(int)),
     ConfigSpec("DELIVERY_LEASE_SECONDS", 120, _number()),
     ConfigSpec("DELIVERY_BATCH_SIZE", 200, _number(int)),
+    # Contact imports: how long a worker's claim on an import holds (renewed every batch), and the
+    # largest file the console accepts (the CLI reads any size).
+    ConfigSpec("IMPORT_LEASE_SECONDS", 120, _number()),
+    ConfigSpec("IMPORT_MAX_UPLOAD_BYTES", 64 * 1024 * 1024, _number(int)),
     # Pacing per transport, messages per second across all workers; empty or 0 = unlimited.
     ConfigSpec("SMS_RATE_PER_SECOND", 0, _number()),
     ConfigSpec("EMAIL_RATE_PER_SECOND", 0, _number()),

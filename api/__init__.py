@@ -10,7 +10,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from extensions import csrf, limiter
 
-from . import contacts, errors, messages, openapi, templates  # noqa: F401 - importing registers the operations
+from . import contact_bulk, contacts, errors, messages, openapi, segments, templates  # noqa: F401 - importing registers the operations
 from .auth import rate_limit_key
 from .registry import bp
 

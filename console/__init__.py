@@ -21,9 +21,11 @@ from . import (
     conversations,
     deliveries,
     formatting,
+    imports,
     matrix,
     messages,
     security,
+    segments,
     settings_views,
     template_views,
     users,
@@ -34,7 +36,7 @@ from .base import HomeView, init_input_guards
 # order views are added, so this is the menu: the daily work first (Conversations, Compose, Contacts,
 # Messages), then what shapes it (Templates, Recommendation matrix, Deliveries), Admin last.
 # The account page is reached from the menu bar, not the menu.
-AREAS = (conversations, compose, contacts, messages, template_views, matrix, deliveries,
+AREAS = (conversations, compose, contacts, segments, imports, messages, template_views, matrix, deliveries,
          users, api_keys, settings_views, audit_log, account)
 STATIC_FOLDER = Path(__file__).resolve().parent / "static"
 

@@ -6,6 +6,8 @@ exactly-once argument in its docstring), ``claim`` (claiming due rows with a lea
 per channel, quiet hours, the re-notify ladder, provider status callbacks, the APScheduler wiring
 and ``transports`` (outbox, SMTP, Twilio; each satisfies ``transports.base.Transport``).
 
-May import: the top-level modules, ``policy``, ``security``, ``rendering`` and ``client.codes``
-(a code's sealed payload is rendered at send). Must not import ``people`` or any face.
+May import: the top-level modules, ``policy``, ``security``, ``rendering``, ``client.codes``
+(a code's sealed payload is rendered at send), ``people.consent`` (a withdrawn consent
+suppresses at send) and ``audience.import_runner`` (the scheduler runs pending imports).
+Must not import the rest of ``people`` or any face.
 """

@@ -1,4 +1,5 @@
-"""APScheduler wiring: a dispatch pass every few seconds, in the web process or in ``flask worker``.
+"""APScheduler wiring: a dispatch pass every few seconds, in the web process or in ``flask worker``;
+beside it the re-notify ladder and the contact imports waiting to run.
 
 Jobs live in memory: nothing coordinates schedulers across processes, so the safety lies in the
 delivery claim, which any number of processes may run at once.
@@ -40,6 +41,18 @@ def renotify_job(app) -> None:
         schedule_renotices()
 
 
+def import_job(app) -> None:
+    """Run the contact imports that are waiting (or whose worker died), in an app context of its own.
+
+    The scheduler is wiring, not delivery logic: it starts the audience package's runner, whose
+    claim (a conditional UPDATE with a lease) makes racing schedulers safe.
+    """
+    from messaging.audience.import_runner import run_pending_imports
+
+    with app.app_context():
+        run_pending_imports(max_seconds=max(30.0, app.config["SCHEDULER_INTERVAL_SECONDS"] * 10))
+
+
 def _add_jobs(scheduler, app) -> None:
     interval = app.config["SCHEDULER_INTERVAL_SECONDS"]
     now = datetime.now(UTC)
@@ -48,6 +61,8 @@ def _add_jobs(scheduler, app) -> None:
     scheduler.add_job(renotify_job, "interval", seconds=app.config["RENOTIFY_INTERVAL_SECONDS"],
                       args=[app], id="renotify", max_instances=1, coalesce=True, replace_existing=True,
                       next_run_time=now)
+    scheduler.add_job(import_job, "interval", seconds=interval, args=[app], id="imports", max_instances=1,
+                      coalesce=True, replace_existing=True, next_run_time=now)
 
 
 def should_start_in_web_process(app) -> bool:

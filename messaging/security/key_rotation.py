@@ -1,8 +1,9 @@
 """Master-key rotation: re-encrypt every column sealed under ``ENCRYPTION_KEYS`` under its first key.
 
-Three columns hold ciphertext under the master keys: each message's wrapped data key, a code
-delivery's sealed payload, and the outbox transport's records. Message bodies are under their data
-keys and need nothing: re-wrapping the data key is enough.
+Four columns hold ciphertext under the master keys: each message's wrapped data key, a code
+delivery's sealed payload, the outbox transport's records, and each contact import's wrapped data
+key. Message bodies, import files and rejected rows are under their data keys and need nothing:
+re-wrapping the data key is enough.
 
 The work goes in batches, each its own transaction, walking each table by id (keyset pagination),
 so memory stays flat however large the tables are. A run stopped half-way leaves every row readable,
@@ -18,7 +19,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from messaging.audit import Actor, audit
 from messaging.db import db
-from messaging.models import Delivery, Message, OutboxEntry
+from messaging.models import ContactImport, Delivery, Message, OutboxEntry
 from messaging.security.crypto import InvalidToken, keyring
 
 BATCH_SIZE = 500
@@ -29,6 +30,7 @@ SEALED_COLUMNS = (
     ("message keys", Message.__table__.c.data_key),
     ("code payloads", Delivery.__table__.c.payload_ciphertext),
     ("outbox records", OutboxEntry.__table__.c.payload),
+    ("import keys", ContactImport.__table__.c.data_key),
 )
 
 
@@ -68,13 +70,13 @@ def rotate_master_keys(actor: Actor, batch_size: int = BATCH_SIZE,
 
     Commits once per batch of ``batch_size`` rows and calls ``progress`` after each commit with the
     column's running counts. Rows that no configured key opens are counted and left untouched.
-    Audited once at the end (``keys.rotate``) with the counts per table.
+    Audited once at the end (``keys.rotate``) with the counts per table that holds any such rows.
     """
     db.session.commit()  # each batch is its own transaction, from a clean start
     report = RotationReport([_rotate_column(label, column, batch_size, progress)
                              for label, column in SEALED_COLUMNS])
     audit(actor, "keys.rotate", "keyring", None,
-          rotated={c.table: c.rotated for c in report.columns},
+          rotated={c.table: c.rotated for c in report.columns if c.total},
           unreadable={c.table: c.unreadable for c in report.columns if c.unreadable})
     db.session.commit()
     return report
