@@ -3,11 +3,14 @@ in as an admin with seeded rows, plus the sign-in page, redirects, error pages a
 decrypted content (and, in the console, every page but static files) say Cache-Control: no-store."""
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from flask import url_for
 
+from messaging.audience.import_jobs import create_import
+from messaging.audience.segments import create_segment
 from messaging.audit import SYSTEM
 from messaging.db import db
 from messaging.messages import MessageRequest, send_message
@@ -73,9 +76,13 @@ def seeded(app):
         template = make_template(slug="walk-template")
         make_api_key(name="walk-key")
         key_id = db.session.execute(db.select(ApiKey.id).filter_by(name="walk-key")).scalar_one()
+        segment = create_segment(SYSTEM, "Walked", {"match": "all", "conditions": [{"tag": "vip"}]})
+        upload = create_import(SYSTEM, "walk.csv", io.BytesIO(b"first_name,phone\nAda,not a phone\n"))
+        db.session.commit()
         ids = {"contacts": contact.id, "messages": message.id, "users": staff.id, "api_keys": key_id,
-               "templates": template.id, "scheduled": delivery.id, "failed_deliveries": delivery.id}
-        path_values = {"contact_id": contact.id, "key": "healthcare", "export_type": "csv"}
+               "templates": template.id, "scheduled": delivery.id, "failed_deliveries": delivery.id,
+               "imports": upload.id}
+        path_values = {"contact_id": contact.id, "key": "healthcare", "export_type": "csv", "segment_id": segment.id}
     return client, ids, path_values
 
 
