@@ -34,6 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from bench.databases import postgres_or_say_why  # noqa: E402
 from messaging.db import db  # noqa: E402
 
 # Ten area codes whose 555 numbers are valid and lie in one zone each: 100,000 distinct phones.
@@ -178,26 +179,6 @@ def import_section(label: str, url: str, rows: int, small: Path, large: Path, sm
             "reimport_per_s": rows / reimport_seconds, "ratio": import_seconds / floor_seconds, "memory": memory}
 
 
-def postgres_url() -> str | None:
-    """The scratch PostgreSQL database, or None (with the reason printed) when there is none to use."""
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        print("PostgreSQL skipped: neither BENCH_DATABASE_URL nor TEST_DATABASE_URL is set.")
-        return None
-    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        from sqlalchemy import create_engine
-
-        engine = create_engine(url)
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - report and skip
-        print(f"PostgreSQL skipped: {url.rsplit('@', 1)[-1]} does not answer ({exc.__class__.__name__}).")
-        return None
-    return url
-
-
 def print_import(results: list[dict], rows: int, sizes: dict[int, int]) -> None:
     print(f"## Import: {rows:,} rows ({sizes[rows] / 1e6:.1f} MB of CSV)\n")
     print(f"{'database':<11} {'import rows/s':>14} {'re-import rows/s':>17} {'floor rows/s':>13} "
@@ -236,7 +217,7 @@ def main(argv=None) -> None:
         small, large = Path(tmp) / "small.csv", Path(tmp) / "large.csv"
         sizes = {args.small_rows: write_file(small, args.small_rows), args.rows: write_file(large, args.rows)}
         targets = [("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}")]
-        pg = postgres_url()
+        pg = postgres_or_say_why()
         if pg:
             targets.append(("PostgreSQL", pg))
         results = [import_section(label, url, args.rows, small, large, args.small_rows) for label, url in targets]

@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from bench.databases import postgres_or_say_why  # noqa: E402
 from bench.workload import queue_messages  # noqa: E402
 from messaging.db import db  # noqa: E402
 
@@ -128,24 +129,6 @@ def bench(label: str, url: str, count: int, batch: int, rounds: int) -> dict:
             "baseline_per_s": count / base, "engine_per_s": count / eng, "ratio": base / eng}
 
 
-def postgres_url() -> str | None:
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        return None
-    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        from sqlalchemy import create_engine
-
-        engine = create_engine(url)
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - report and skip
-        print(f"PostgreSQL skipped: {exc.__class__.__name__}")
-        return None
-    return url
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000)
@@ -155,7 +138,7 @@ def main(argv=None) -> None:
     targets = []
     with tempfile.TemporaryDirectory() as tmp:
         targets.append(("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}"))
-        pg = postgres_url()
+        pg = postgres_or_say_why()
         if pg:
             targets.append(("PostgreSQL", pg))
         rows = [bench(label, url, args.count, args.batch, args.rounds) for label, url in targets]

@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from bench.databases import postgres_url  # noqa: E402
 from messaging.db import db  # noqa: E402
 
 RULE = {"match": "all", "conditions": [
@@ -182,24 +183,6 @@ def segment_count_bench(database_url: str, contacts: int = 100_000, rounds: int 
             "contacts": contacts, "rows": {k: v for k, v in built.items() if k != "build_seconds"},
             "build_seconds": built["build_seconds"], "count": count, "seconds": seconds, "alternatives": measured,
             "opted_out_alone": alone}
-
-
-def postgres_url() -> tuple[str | None, str | None]:
-    """The PostgreSQL URL to measure on, or None and the reason it is skipped."""
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        return None, "neither BENCH_DATABASE_URL nor TEST_DATABASE_URL is set"
-    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        from sqlalchemy import create_engine
-
-        engine = create_engine(url)
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - report and skip
-        return None, f"{url.split('@')[-1]} does not answer ({exc.__class__.__name__})"
-    return url, None
 
 
 def print_results(results: list[dict]) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 
 from messaging.db import db
-from messaging.models import AuditEntry, ConsentEntry, Contact, ContactImport, ContactImportChunk
+from messaging.models import AuditEntry, ConsentEntry, ContactImport, ContactImportChunk
+from tests.support.imports import stored_contacts
 
 HEADER = "first_name,last_name,phone,email,tags\n"
 
@@ -22,13 +23,6 @@ def run_import(runner, path, *args):
 def as_json(result) -> dict:
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
-
-
-def contacts(app) -> list[Contact]:
-    with app.app_context():
-        rows = list(db.session.execute(db.select(Contact).order_by(Contact.id)).scalars())
-        db.session.expunge_all()
-        return rows
 
 
 def test_json_output_has_exactly_the_counts_and_the_errors_with_line_and_reason(app, runner, tmp_path):
@@ -55,7 +49,7 @@ def test_without_json_the_output_is_a_summary_and_one_line_per_rejected_row(app,
 def test_tag_options_are_added_to_every_imported_contact(app, runner, tmp_path):
     path = write(tmp_path, HEADER + "Ana,,+14155550123,,vip;Diabetes\nBen,,+14155550124,,\n")
     as_json(run_import(runner, path, "--tag", "Spring", "--tag", "clinic-a", "--json"))
-    assert [c.tags for c in contacts(app)] == [["clinic-a", "diabetes", "spring", "vip"], ["clinic-a", "spring"]]
+    assert [c.tags for c in stored_contacts(app)] == [["clinic-a", "diabetes", "spring", "vip"], ["clinic-a", "spring"]]
 
 
 def test_a_binary_file_is_refused_with_a_message_and_nothing_is_stored(app, runner, tmp_path):
@@ -73,7 +67,7 @@ def test_a_file_in_another_encoding_is_refused_naming_the_line(app, runner, tmp_
     result = run_import(runner, path)
     assert result.exit_code == 1
     assert "not UTF-8" in result.output and "line 3" in result.output
-    assert contacts(app) == []
+    assert stored_contacts(app) == []
 
 
 def test_a_text_file_without_a_first_name_column_is_refused(app, runner, tmp_path):
@@ -81,7 +75,7 @@ def test_a_text_file_without_a_first_name_column_is_refused(app, runner, tmp_pat
     result = run_import(runner, path)
     assert result.exit_code == 1
     assert "first_name" in result.output
-    assert contacts(app) == []
+    assert stored_contacts(app) == []
 
 
 def test_an_empty_file_is_refused(app, runner, tmp_path):
@@ -121,4 +115,4 @@ def test_a_file_whose_csv_breaks_mid_way_stops_there_with_a_message_and_the_line
         failed = db.session.execute(db.select(ContactImport)).scalar_one()
         assert failed.status == "failed" and "line 3" in failed.error
         assert db.session.scalar(db.select(db.func.count()).select_from(ContactImportChunk)) == 0
-    assert [c.first_name for c in contacts(app)] == ["Ana"]
+    assert [c.first_name for c in stored_contacts(app)] == ["Ana"]

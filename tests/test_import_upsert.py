@@ -1,27 +1,11 @@
 """A row matches a contact by phone, else e-mail, and updates it instead of duplicating it."""
 from __future__ import annotations
 
-import json
-
 from messaging.audit import SYSTEM
 from messaging.db import db
 from messaging.models import ConsentEntry, Contact, ContactField, ContactTag
 from messaging.people.consent import record_consent
-
-
-def import_text(runner, tmp_path, text: str, name: str = "list.csv") -> dict:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    result = runner.invoke(args=["contacts", "import", str(path), "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
-def stored(app) -> list[Contact]:
-    with app.app_context():
-        rows = list(db.session.execute(db.select(Contact).order_by(Contact.id)).scalars())
-        db.session.expunge_all()
-        return rows
+from tests.support.imports import import_text, stored_contacts
 
 
 def ledger(app) -> list[tuple]:
@@ -39,11 +23,11 @@ FILE = ("first_name,last_name,phone,email,tags,sms_marketing_consent,visit\n"
 def test_importing_the_same_file_again_creates_nothing_updates_every_row_and_adds_no_ledger_row(app, runner, tmp_path):
     first = import_text(runner, tmp_path, FILE)
     assert (first["created"], first["updated"], first["rejected"]) == (3, 0, 0)
-    before, ledger_before = stored(app), ledger(app)
+    before, ledger_before = stored_contacts(app), ledger(app)
     assert len(ledger_before) == 2  # Ben's "no" is marketing's default already: no row
     again = import_text(runner, tmp_path, FILE)
     assert (again["created"], again["updated"], again["rejected"]) == (0, 3, 0)
-    after = stored(app)
+    after = stored_contacts(app)
     assert [(c.id, c.first_name, c.tags, c.form_data) for c in after] == \
         [(c.id, c.first_name, c.tags, c.form_data) for c in before]
     assert ledger(app) == ledger_before
@@ -55,7 +39,7 @@ def test_duplicate_rows_inside_one_file_make_one_contact_the_later_row_updating_
                                            "Ana,Ruiz,(415) 555-0123,ana@example.com,second,\n"
                                            "Anita,,,ana@example.com,third,no\n")
     assert (output["created"], output["updated"], output["rejected"]) == (1, 2, 0)
-    [ana] = stored(app)
+    [ana] = stored_contacts(app)
     assert (ana.first_name, ana.last_name, ana.email, ana.tags) == (
         "Anita", "Ruiz", "ana@example.com", ["first", "second", "third"])
     assert [row[1:4] for row in ledger(app)] == [("sms", "marketing", True), ("sms", "marketing", False)]
@@ -70,7 +54,7 @@ def test_an_existing_contact_is_updated_non_empty_values_overwrite_tags_are_adde
     output = import_text(runner, tmp_path, "first_name,last_name,phone,email,tags,visit\n"
                                            "Ana María,,+1 415 555 0123,,diabetes,2025-06-01\n", "second.csv")
     assert (output["created"], output["updated"]) == (0, 1)
-    [ana] = stored(app)
+    [ana] = stored_contacts(app)
     assert (ana.first_name, ana.last_name, ana.email) == ("Ana María", "Ruiz", "ana@example.com")
     assert ana.tags == ["diabetes", "vip"]
     assert ana.form_data == {"team": "family", "visit": "2025-06-01"}
@@ -86,7 +70,7 @@ def test_phone_wins_over_email_and_an_email_match_is_used_when_the_phone_is_new(
                                            "Ana2,+14155550123,ana2@example.com\n"
                                            "Ben2,+14155550199,ben@example.com\n", "b.csv")
     assert (output["created"], output["updated"]) == (0, 2)
-    ana, ben = stored(app)
+    ana, ben = stored_contacts(app)
     assert (ana.first_name, ana.email, ben.first_name, ben.phone) == ("Ana2", "ana2@example.com", "Ben2",
                                                                       "+14155550199")
     # Ana takes Ben's address by her phone; a later row known only by that address then matches both.
@@ -106,7 +90,7 @@ def test_a_row_that_matches_two_contacts_is_rejected_and_neither_changes(app, ru
     assert (output["created"], output["updated"], output["rejected"]) == (0, 0, 1)
     assert output["errors"][0]["line"] == 2
     assert output["errors"][0]["reason"].startswith("phone: matches 2 contacts")
-    assert [(c.first_name, c.tags) for c in stored(app)] == [("Ana", []), ("Anna", [])]
+    assert [(c.first_name, c.tags) for c in stored_contacts(app)] == [("Ana", []), ("Anna", [])]
 
 
 def test_consent_values_write_a_row_only_where_they_change_the_state(app, runner, tmp_path):
@@ -131,4 +115,4 @@ def test_tags_added_past_the_limit_reject_the_row(app, runner, tmp_path):
                                            f"Ana,+14155550123,{more}\n")
     assert (output["created"], output["rejected"]) == (1, 1)
     assert output["errors"][0]["reason"].startswith("tags: ")
-    assert len(stored(app)[0].tags) == 30
+    assert len(stored_contacts(app)[0].tags) == 30

@@ -25,7 +25,6 @@
     var resetLink = form.querySelector("[data-secure-reset]");
     var templateSelect = form.querySelector("select[name=template_id]");
     var csrfToken = form.querySelector("input[name=csrf_token]").value;
-    var sequence = 0;
     var timer = null;
 
     function channel() {
@@ -98,31 +97,7 @@
       panel.insertBefore(note, panel.firstChild);
     }
 
-    function refresh() {
-      var mine = ++sequence;
-      fetch(url, {
-        method: "POST",
-        body: new FormData(form),
-        credentials: "same-origin",
-        headers: {"X-CSRFToken": csrfToken, "Accept": "application/json"}
-      }).then(function (response) {
-        if (response.redirected) {  // the session ended: the answer is the sign-in page
-          throw new Error("signed out");
-        }
-        if (!response.ok) {
-          throw new Error("preview answered " + response.status);
-        }
-        return response.json();
-      }).then(function (answer) {
-        if (mine === sequence) {
-          apply(answer);
-        }
-      }).catch(function (error) {
-        if (mine === sequence) {
-          failed(error.message === "signed out");
-        }
-      });
-    }
+    var refresh = window.SealedLiveForm.refresher(url, form, csrfToken, apply, failed);
 
     function schedule(delay) {
       window.clearTimeout(timer);

@@ -21,7 +21,6 @@
     var panel = document.getElementById("segment-preview");
     var rowTemplate = document.getElementById("segment-row-template");
     var groupTemplate = document.getElementById("segment-group-template");
-    var sequence = 0;
     var timer = null;
 
     function syncRow(row) {
@@ -95,32 +94,10 @@
       }
     }
 
-    function refresh() {
-      var mine = ++sequence;
-      fetch(url, {
-        method: "POST",
-        body: new FormData(form),
-        credentials: "same-origin",
-        headers: {"X-CSRFToken": csrfToken, "Accept": "application/json"}
-      }).then(function (response) {
-        if (response.redirected) {  // the session ended: the answer is the sign-in page
-          throw new Error("signed out");
-        }
-        if (!response.ok) {
-          throw new Error("preview answered " + response.status);
-        }
-        return response.json();
-      }).then(function (answer) {
-        if (mine === sequence) {
-          panel.innerHTML = answer.html;
-          showErrors(answer.errors || {});
-        }
-      }).catch(function (error) {
-        if (mine === sequence) {
-          failed(error.message === "signed out");
-        }
-      });
-    }
+    var refresh = window.SealedLiveForm.refresher(url, form, csrfToken, function (answer) {
+      panel.innerHTML = answer.html;
+      showErrors(answer.errors || {});
+    }, failed);
 
     function schedule(delay) {
       window.clearTimeout(timer);
