@@ -19,22 +19,19 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from sqlalchemy import insert, text
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app import create_app  # noqa: E402
-from bench.databases import postgres_or_say_why  # noqa: E402
+from bench.databases import fresh_app, postgres_or_say_why  # noqa: E402
 from messaging.db import db  # noqa: E402
 
 # Ten area codes whose 555 numbers are valid and lie in one zone each: 100,000 distinct phones.
@@ -56,20 +53,6 @@ def write_file(path: Path, rows: int) -> int:
                              "yes" if n % 3 == 0 else "", f"2025-{n % 12 + 1:02d}-{n % 28 + 1:02d}",
                              f"team-{n % 7}"])
     return path.stat().st_size
-
-
-def make_app(url: str):
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "bench-" + os.urandom(16).hex(),
-        "ENCRYPTION_KEYS": [Fernet.generate_key().decode()], "SQLALCHEMY_DATABASE_URI": url,
-        "SCHEDULER_ENABLED": False, "PUBLIC_BASE_URL": "https://sealed.example",
-    })
-    with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        db.create_all()
-    return app
 
 
 def empty_tables() -> None:
@@ -162,7 +145,7 @@ def peak_memory(path: Path) -> int:
 
 
 def import_section(label: str, url: str, rows: int, small: Path, large: Path, small_rows: int) -> dict:
-    app = make_app(url)
+    app = fresh_app(url)
     with app.app_context():
         empty_tables()
         floor_seconds, floor_rows = run_floor(large)

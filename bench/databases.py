@@ -28,3 +28,23 @@ def postgres_or_say_why() -> str | None:
     if url is None:
         print(f"PostgreSQL skipped: {reason}.")
     return url
+
+
+def fresh_app(url: str, **config):
+    """An app on ``url`` with throwaway keys, no scheduler, and every table dropped and created anew."""
+    from cryptography.fernet import Fernet
+
+    from app import create_app
+    from messaging.db import db
+
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "bench-" + os.urandom(16).hex(),
+        "ENCRYPTION_KEYS": [Fernet.generate_key().decode()], "SQLALCHEMY_DATABASE_URI": url,
+        "SCHEDULER_ENABLED": False, "PUBLIC_BASE_URL": "https://sealed.example", **config,
+    })
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.create_all()
+    return app

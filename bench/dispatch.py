@@ -13,22 +13,19 @@ tables are DROPPED and re-created, so point it at a scratch database.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app import create_app  # noqa: E402
-from bench.databases import postgres_or_say_why  # noqa: E402
+from bench.databases import fresh_app, postgres_or_say_why  # noqa: E402
 from bench.workload import queue_messages  # noqa: E402
 from messaging.db import db  # noqa: E402
 
@@ -42,22 +39,8 @@ CLAIM_SQL = {
                      WHERE id IN (SELECT id FROM delivery WHERE status = 'queued' AND next_attempt_at <= :now
                                   ORDER BY next_attempt_at, id LIMIT :limit FOR UPDATE SKIP LOCKED) RETURNING id""",
 }
+OUTBOX_EVERYWHERE = {"SMS_TRANSPORT": "outbox", "EMAIL_TRANSPORT": "outbox", "VOICE_TRANSPORT": "outbox"}
 MARK_SQL = "UPDATE delivery SET status = 'sent', sent_at = :now, lease_until = NULL WHERE id = :id"
-
-
-def make_app(url: str):
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "bench-" + os.urandom(8).hex(),
-        "ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
-        "SQLALCHEMY_DATABASE_URI": url, "SCHEDULER_ENABLED": False, "PUBLIC_BASE_URL": "https://sealed.example",
-        "SMS_TRANSPORT": "outbox", "EMAIL_TRANSPORT": "outbox", "VOICE_TRANSPORT": "outbox",
-    })
-    with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        db.create_all()
-    return app
 
 
 def requeue() -> None:
@@ -111,7 +94,7 @@ def run_engine(count: int, batch: int) -> float:
 
 
 def bench(label: str, url: str, count: int, batch: int, rounds: int) -> dict:
-    app = make_app(url)
+    app = fresh_app(url, **OUTBOX_EVERYWHERE)
     with app.app_context():
         started = time.perf_counter()
         queue_messages(count, channel="sms", secure_every=4)

@@ -16,7 +16,6 @@ are DROPPED and re-created, so point it at a scratch database.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -25,15 +24,13 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from sqlalchemy import and_, exists, func, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app import create_app  # noqa: E402
-from bench.databases import postgres_url  # noqa: E402
+from bench.databases import fresh_app, postgres_url  # noqa: E402
 from messaging.db import db  # noqa: E402
 
 RULE = {"match": "all", "conditions": [
@@ -43,20 +40,6 @@ RULE = {"match": "all", "conditions": [
 ]}
 TAGS = ("diabetic", "vip", "new-patient", "family-law", "open-matter", "newsletter", "referral", "dental")
 CHUNK = 5_000
-
-
-def make_app(url: str):
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "bench-" + os.urandom(8).hex(),
-        "ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
-        "SQLALCHEMY_DATABASE_URI": url, "SCHEDULER_ENABLED": False, "PUBLIC_BASE_URL": "https://sealed.example",
-    })
-    with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        db.create_all()
-    return app
 
 
 def build(count: int, seed: int = 9) -> dict:
@@ -161,7 +144,7 @@ def segment_count_bench(database_url: str, contacts: int = 100_000, rounds: int 
     from messaging.audience.segments import count_matching
     from messaging.models import Contact
 
-    app = make_app(database_url)
+    app = fresh_app(database_url)
     with app.app_context():
         built = build(contacts)
         count_matching(RULE)  # warm the caches once, as a live database is
