@@ -212,3 +212,17 @@ def test_a_contact_is_listed_in_the_segments_it_is_in(app):
             html = render_template("console/contact_segments.html", segments=segments_of_contact(contact))
             assert f'href="/admin/segments/{vip.id}/edit"' in html and ">VIPs</a>" in html
             assert "In no segment" in render_template("console/contact_segments.html", segments=[])
+
+
+def test_the_contact_page_shows_the_segments_the_contact_is_in(app):
+    ids = people(app)
+    with app.app_context():
+        create_segment(SYSTEM, "VIPs", {"match": "all", "conditions": [{"tag": "VIP"}]})
+        create_segment(SYSTEM, "Nobody", {"match": "all", "conditions": [{"tag": "no-such-tag"}]})
+        db.session.commit()
+    client = signed_in_client(app, "staff")
+    page = client.get(f"/admin/contacts/details/?id={ids[2]}").get_data(as_text=True)
+    segments = page[page.index('id="segments"'):page.index('id="form-data"')]
+    assert ">VIPs</a>" in segments and "Nobody" not in segments
+    other = client.get(f"/admin/contacts/details/?id={ids[0]}").get_data(as_text=True)
+    assert "In no segment" in other[other.index('id="segments"'):other.index('id="form-data"')]
