@@ -1,7 +1,37 @@
 """Each CSV row is checked on its own: a bad value rejects the row with its file line and a reason naming the column."""
 from __future__ import annotations
 
+import pytest
+
 from tests.support.imports import import_text, stored_contacts
+
+
+@pytest.mark.parametrize("phone", ["12", "+1 415 555", "call me", "+999 1234567", "+1 415 555 0123 ext"])
+def test_a_bad_phone_rejects_the_row_naming_the_phone_column(app, runner, tmp_path, phone):
+    output = import_text(runner, tmp_path, f"first_name,phone\nAna,+14155550123\nBen,{phone}\n")
+    assert (output["created"], output["rejected"]) == (1, 1)
+    assert output["errors"][0]["line"] == 3
+    assert output["errors"][0]["reason"].startswith("phone: ")
+    assert [c.first_name for c in stored_contacts(app)] == ["Ana"]
+
+
+@pytest.mark.parametrize("email", ["ana", "ana@", "@example.com", "ana@@example.com", "ana example@example.com"])
+def test_a_bad_email_rejects_the_row_naming_the_email_column(app, runner, tmp_path, email):
+    output = import_text(runner, tmp_path, f"first_name,email\nAna,{email}\nBen,ben@example.com\n")
+    assert (output["created"], output["rejected"]) == (1, 1)
+    assert output["errors"] == [{"line": 2, "reason": output["errors"][0]["reason"]}]
+    assert output["errors"][0]["reason"].startswith("email: ")
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("language", "fr"), ("language", "english"), ("date_of_birth", "14/03/1984"), ("date_of_birth", "1984-02-30"),
+    ("date_of_birth", "2999-01-01"), ("timezone", "Mars/Olympus"), ("sms_marketing_consent", "maybe"),
+])
+def test_other_bad_values_reject_the_row_naming_their_column(app, runner, tmp_path, column, value):
+    output = import_text(runner, tmp_path, f"first_name,phone,{column}\nAna,+14155550123,{value}\n")
+    assert output["rejected"] == 1
+    assert output["errors"][0]["reason"].startswith(f"{column}: ")
+    assert stored_contacts(app) == []
 
 
 def test_good_values_are_normalised_and_a_missing_timezone_comes_from_the_phone(app, runner, tmp_path):
