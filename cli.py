@@ -99,9 +99,25 @@ def api_keys_create(name: str, role: str) -> None:
 def deliver_command(limit: int) -> None:
     """Run one dispatch pass, then exit."""
     from messaging.delivery.engine import dispatch_once
+    from messaging.outreach.broadcast_fanout import run_broadcasts
 
+    fanned = run_broadcasts()
+    if fanned.queued or fanned.finished:
+        click.echo(f"broadcasts: {fanned.queued:,} messages queued, {fanned.finished} finished fanning out")
     result = dispatch_once(limit=limit)
     click.echo(f"claimed {result.claimed}, sent {result.sent}, retrying {result.retried}, failed {result.failed}")
+
+
+campaigns_cli = AppGroup("campaigns", help="Campaign sequences.")
+
+
+@campaigns_cli.command("run")
+def campaigns_run() -> None:
+    """One campaign pass: enrol newcomers where asked, queue the steps that are due, then exit."""
+    from messaging.outreach.campaign_runner import run_campaigns_once
+
+    result = run_campaigns_once()
+    click.echo(result.summary())
 
 
 @click.command("worker")
@@ -232,5 +248,5 @@ def contacts_import(file: str, tags: tuple[str, ...], as_json: bool) -> None:
 def init_app(app: Flask) -> None:
     for command in (seed_command, deliver_command, worker_command, outbox_command):
         app.cli.add_command(command)
-    for group in (users_cli, api_keys_cli, settings_cli, keys_cli, contacts_cli):
+    for group in (users_cli, api_keys_cli, settings_cli, keys_cli, contacts_cli, campaigns_cli):
         app.cli.add_command(group)

@@ -57,6 +57,7 @@ class MessageRequest:
     send_at: datetime | None = None
     override_reason: str | None = None
     campaign_step: LevelChoice | None = None
+    one_off_label: str | None = None  # e.g. "broadcast 'March'": a broadcast's override is the one-off level
     extra_warnings: list = field(default_factory=list)
 
 
@@ -84,7 +85,7 @@ def decide_for(request: MessageRequest) -> Decision:
     situation = request.situation or (template.situation if template else None)
     one_off = LevelChoice(
         mode="inherit" if request.secure is None else ("secure" if request.secure else "standard"),
-        require_pin=request.require_pin)
+        require_pin=request.require_pin, label=request.one_off_label)
     template_level = None
     if template is not None:
         pin = pin_choice(template.require_pin)
@@ -104,7 +105,7 @@ def _check_content(request: MessageRequest, decision: Decision, settings) -> Dec
     if decision.mode != "standard" or (request.template is None and not (request.body or "").strip()):
         return decision
     try:
-        subject, body = _render_content(request, settings.org_name)
+        subject, body = render_content(request, settings.org_name)
     except ValidationFailed:
         return decision  # preview and send render again and report the template error themselves
     return check_standard_content(decision, [subject, body], settings.sensitive_terms,
@@ -131,7 +132,7 @@ def _validate(request: MessageRequest) -> None:
         raise ValidationFailed("The message cannot be sent as it is.", errors)
 
 
-def _render_content(request: MessageRequest, org_name: str) -> tuple[str | None, str]:
+def render_content(request: MessageRequest, org_name: str) -> tuple[str | None, str]:
     # Only a template's own text is a Jinja template; what a person types is sent as typed.
     context = body_context(request.contact, org_name)
     if request.template is not None and not (request.body or "").strip():
@@ -164,7 +165,7 @@ def preview_message(request: MessageRequest) -> Preview:
     _validate(request)
     decision = decide_for(request)
     settings = get_settings()
-    subject, body = _render_content(request, settings.org_name)
+    subject, body = render_content(request, settings.org_name)
     facts = ClientFacts(settings.org_name, request.contact.first_name,
                         link=f"{current_app.config['PUBLIC_BASE_URL']}/m/{LINK_PLACEHOLDER}",
                         notice_template=request.template.notification_text if request.template else None,
@@ -174,7 +175,7 @@ def preview_message(request: MessageRequest) -> Preview:
                    content_body=body, suppressed_reason=suppression_reason(request, decision))
 
 
-def _check_policy(request: MessageRequest, decision: Decision, actor: Actor) -> None:
+def check_policy(request: MessageRequest, decision: Decision, actor: Actor) -> None:
     if "portal_disabled" in decision.blocked_by:
         raise Conflict("Secure messages need the client portal, which is turned off.", code="portal_disabled")
     if decision.blocked:
@@ -199,9 +200,9 @@ def send_message(request: MessageRequest, actor: Actor) -> Message:
     """Create the message and its first delivery. Commits nothing: the caller commits once."""
     _validate(request)
     decision = decide_for(request)
-    _check_policy(request, decision, actor)
+    check_policy(request, decision, actor)
     settings = get_settings()
-    subject, body = _render_content(request, settings.org_name)
+    subject, body = render_content(request, settings.org_name)
 
     data_key, wrapped = keyring().new_data_key()
     now = clock.utcnow()

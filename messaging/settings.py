@@ -117,6 +117,30 @@ def _timezone(text: str) -> str:
     return value
 
 
+CAP_WINDOWS = {"day": 1, "week": 7}  # rolling windows, in days
+CAP_HELP = "must look like 1/day,3/week (a number per day or week), or be empty for none"
+
+
+def parse_frequency_cap(text: str | None) -> list[tuple[int, str]]:
+    """``"1/day,3/week"`` → ``[(1, "day"), (3, "week")]``; empty means no cap."""
+    value = str(text or "").strip().replace(" ", "")
+    if not value:
+        return []
+    limits, seen = [], set()
+    for part in value.split(","):
+        count, _, window = part.partition("/")
+        window = window.lower()
+        if not count.isdigit() or not 1 <= int(count) <= 1000 or window not in CAP_WINDOWS or window in seen:
+            raise InvalidSetting(CAP_HELP)
+        seen.add(window)
+        limits.append((int(count), window))
+    return limits
+
+
+def _frequency_cap(text: str) -> str:
+    return ",".join(f"{count}/{window}" for count, window in parse_frequency_cap(text))
+
+
 def parse_terms(text: str | Iterable[str] | None) -> list[str]:
     """The sensitive-word list as terms: comma or newline separated, trimmed, without duplicates."""
     if text is None:
@@ -167,6 +191,8 @@ SETTING_SPECS: dict[str, SettingSpec] = {s.key: s for s in [
     SettingSpec("timezone", _timezone, "IANA time zone of the organisation"),
     SettingSpec("retention_days", _int_between(0, 3650), "days to keep content, 0 for ever"),
     SettingSpec("session_idle_minutes", _int_between(5, 24 * 60), "console idle timeout in minutes"),
+    SettingSpec("frequency_cap", _frequency_cap,
+                "broadcast and campaign messages per contact, e.g. 1/day,3/week (rolling); empty for none"),
     SettingSpec("sensitive_terms", _terms, "words that make a standard message look protected, comma-separated"),
 ]}
 

@@ -26,8 +26,9 @@ ALLOWED = {
     "policy": {"security", "rendering", "people.consent"},
     "client": {"security", "policy", "people", "messages", "delivery.transports.base"},
     "delivery": {"security", "policy", "rendering", "messages", "client.codes", "people.consent",
-                 "audience.import_runner"},
+                 "audience.import_runner", "outreach.broadcast_fanout", "outreach.campaign_runner"},
     "audience": {"security", "people"},
+    "outreach": {"security", "policy", "rendering", "people", "audience", "messages"},
 }
 # Rendering is pure text: not even the foundation's database.
 RENDERING_FOUNDATION = {"errors"}

@@ -1,5 +1,6 @@
 """APScheduler wiring: a dispatch pass every few seconds, in the web process or in ``flask worker``;
-beside it the re-notify ladder and the contact imports waiting to run.
+beside it the re-notify ladder, the contact imports waiting to run, the broadcasts' fan-out and
+the campaign pass (every ``CAMPAIGN_INTERVAL_SECONDS``, a minute by default).
 
 Jobs live in memory: nothing coordinates schedulers across processes, so the safety lies in the
 delivery claim, which any number of processes may run at once.
@@ -53,6 +54,22 @@ def import_job(app) -> None:
         run_pending_imports(max_seconds=max(30.0, app.config["SCHEDULER_INTERVAL_SECONDS"] * 10))
 
 
+def broadcast_job(app) -> None:
+    """Fan out the broadcasts that are sending (or whose time has come), then mark finished ones sent."""
+    from messaging.outreach.broadcast_fanout import run_broadcasts
+
+    with app.app_context():
+        run_broadcasts(max_seconds=max(30.0, app.config["SCHEDULER_INTERVAL_SECONDS"] * 10))
+
+
+def campaign_job(app) -> None:
+    """One campaign pass (enrol, queue the steps that are due); the step's unique key makes races safe."""
+    from messaging.outreach.campaign_runner import run_campaigns_once
+
+    with app.app_context():
+        run_campaigns_once()
+
+
 def _add_jobs(scheduler, app) -> None:
     interval = app.config["SCHEDULER_INTERVAL_SECONDS"]
     now = datetime.now(UTC)
@@ -63,6 +80,10 @@ def _add_jobs(scheduler, app) -> None:
                       next_run_time=now)
     scheduler.add_job(import_job, "interval", seconds=interval, args=[app], id="imports", max_instances=1,
                       coalesce=True, replace_existing=True, next_run_time=now)
+    scheduler.add_job(broadcast_job, "interval", seconds=interval, args=[app], id="broadcasts", max_instances=1,
+                      coalesce=True, replace_existing=True, next_run_time=now)
+    scheduler.add_job(campaign_job, "interval", seconds=app.config["CAMPAIGN_INTERVAL_SECONDS"], args=[app],
+                      id="campaigns", max_instances=1, coalesce=True, replace_existing=True, next_run_time=now)
 
 
 def should_start_in_web_process(app) -> bool:

@@ -4,7 +4,8 @@
 the console users, API keys and contacts; ``organisation`` the settings row, the recommendation
 matrix and templates; ``message`` messages, their events and one-time codes; ``delivery`` the
 outbound work and what the outbox transport recorded; ``audit`` the audit log; ``audience`` the
-consent ledger, the tag and field index, segments and imports. Every table and value is
+consent ledger, the tag and field index, segments and imports; ``outreach`` broadcasts and
+campaigns. Every table and value is
 re-exported here, so ``from messaging.models import Message`` is the way to name one, and
 importing this package registers every table on ``db.metadata`` (Alembic compares against it).
 
@@ -38,6 +39,21 @@ from messaging.models.defaults import new_public_id
 from messaging.models.delivery import Delivery, OutboxEntry
 from messaging.models.message import Message, MessageEvent, OneTimeCode
 from messaging.models.organisation import DEFAULT_SENSITIVE_TERMS, Settings, Situation, Template
+from messaging.models.outreach import (
+    AUDIENCE_OUTCOMES,
+    BROADCAST_STATUSES,
+    CAMPAIGN_STATUSES,
+    ENROLMENT_STATES,
+    EXIT_REASONS,
+    EXIT_RULES,
+    STEP_RUN_OUTCOMES,
+    Broadcast,
+    BroadcastRecipient,
+    Campaign,
+    CampaignEnrolment,
+    CampaignStep,
+    CampaignStepRun,
+)
 from messaging.models.people import ApiKey, Contact, User
 
 __all__ = [
@@ -49,4 +65,7 @@ __all__ = [
     "ApiKey", "AuditEntry", "Contact", "Delivery", "Message", "MessageEvent", "OneTimeCode", "OutboxEntry",
     "Settings", "Situation", "Template", "User",
     "new_public_id",
+    "AUDIENCE_OUTCOMES", "BROADCAST_STATUSES", "CAMPAIGN_STATUSES", "ENROLMENT_STATES", "EXIT_REASONS", "EXIT_RULES",
+    "STEP_RUN_OUTCOMES", "Broadcast", "BroadcastRecipient", "Campaign", "CampaignEnrolment", "CampaignStep",
+    "CampaignStepRun",
 ]

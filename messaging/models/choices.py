@@ -13,7 +13,8 @@ RECOMMENDATIONS = ("secure", "standard", "standard_opt_in")
 
 MESSAGE_STATUSES = ("queued", "sent", "delivered", "failed", "suppressed", "scheduled", "cancelled",
                     "revoked", "received")
-DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "suppressed", "cancelled")
+# ``paused``: a paused broadcast or campaign holds its queued deliveries back from every claim.
+DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "suppressed", "cancelled", "paused")
 EVENT_KINDS = ("queued", "sent", "delivered", "failed", "link_opened", "pin_failed", "locked", "verified",
                "viewed", "replied", "revoked", "expired", "suppressed", "cancelled", "code_sent",
                "renotified", "content_opened")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from messaging.db import db
@@ -20,6 +20,10 @@ class Message(db.Model):
     """One message, outbound or inbound. Subject and body are ciphertext under the message's data key."""
 
     __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("broadcast_id", "contact_id", name="uq_message_broadcast_contact"),
+                      UniqueConstraint("campaign_step_id", "contact_id", name="uq_message_campaign_step_contact"),
+                      # The frequency cap counts a contact's recent bulk messages.
+                      Index("ix_message_contact_created", "contact_id", "created_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
@@ -56,6 +60,9 @@ class Message(db.Model):
     unread_flagged_at: Mapped[datetime | None]
     # The provider's id of an inbound message (Twilio MessageSid): a webhook retried is stored once.
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A broadcast's or a campaign step's message: at most one per contact (NULLs never collide).
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id"))
+    campaign_step_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_step.id"))
 
     contact: Mapped[Contact] = relationship()
     template: Mapped[Template | None] = relationship()

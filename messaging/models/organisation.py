@@ -38,6 +38,8 @@ class Settings(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     retention_days: Mapped[int] = mapped_column(default=0)
     session_idle_minutes: Mapped[int] = mapped_column(default=30)
+    # Broadcast and campaign messages one contact may get, e.g. "1/day,3/week"; empty for no cap.
+    frequency_cap: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # Words the content check looks for in standard messages (comma or newline separated).
     sensitive_terms: Mapped[str] = mapped_column(Text, default=DEFAULT_SENSITIVE_TERMS)
     help_text: Mapped[str] = mapped_column(

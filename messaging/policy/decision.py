@@ -24,6 +24,9 @@ class LevelChoice:
     mode: str = "inherit"
     require_pin: bool | None = None
     name: str | None = None  # shown in the reason, e.g. the template's name
+    # The whole "set by …" phrase when the level is not the usual one, e.g. "broadcast 'March'"
+    # for a broadcast's override at the one-off level, "campaign 'Recall' step 2" for a step.
+    label: str | None = None
 
     def __post_init__(self):
         if self.mode not in LEVEL_MODES:
@@ -62,6 +65,7 @@ class Decision:
     decided_by: str
     pin_decided_by: str
     decided_by_name: str | None = None
+    decided_by_label: str | None = None
     recommendation: str | None = None
     situation: str | None = None
     pin_method: str | None = None
@@ -75,6 +79,8 @@ class Decision:
     @property
     def reason(self) -> str:
         """E.g. ``secure — set by template 'Lab results'``."""
+        if self.decided_by_label:
+            return f"{self.mode} — set by {self.decided_by_label}"
         where = LEVEL_LABELS[self.decided_by]
         if self.decided_by_name and self.decided_by in ("template", "campaign_step"):
             where = f"{where} '{self.decided_by_name}'"
@@ -130,7 +136,7 @@ def _first(levels: list[tuple[str, LevelChoice | None]], attribute: str, inherit
             continue
         value = getattr(choice, attribute)
         if value != inherit_value:
-            return value, name, choice.name
+            return value, name, choice
     raise AssertionError("the global level always decides")  # pragma: no cover
 
 
@@ -148,7 +154,7 @@ def decide(*, default: LevelChoice, template: LevelChoice | None = None,
         raise ValueError("the global default must set both mode and require_pin")
     levels = [("one_off", one_off), ("campaign_step", campaign_step), ("template", template),
               ("global", default)]
-    mode, decided_by, decided_name = _first(levels, "mode", "inherit")
+    mode, decided_by, deciding = _first(levels, "mode", "inherit")
     require_pin, pin_by, _ = _first(levels, "require_pin", None)
 
     warnings: list[PolicyWarning] = []
@@ -183,6 +189,7 @@ def decide(*, default: LevelChoice, template: LevelChoice | None = None,
                 "The contact has no PIN; they will be sent a one-time code over their other channel."))
 
     return Decision(mode=mode, require_pin=bool(require_pin) if mode == "secure" else False,
-                    decided_by=decided_by, pin_decided_by=pin_by, decided_by_name=decided_name,
+                    decided_by=decided_by, pin_decided_by=pin_by, decided_by_name=deciding.name,
+                    decided_by_label=deciding.label,
                     recommendation=recommendation, situation=situation.key if situation else None,
                     pin_method=effective_pin_method, warnings=tuple(warnings), blocked_by=tuple(blocked))
