@@ -133,6 +133,7 @@ def _validate(request: MessageRequest) -> None:
 
 
 def render_content(request: MessageRequest, org_name: str) -> tuple[str | None, str]:
+    """The content as the client will read it: (subject, body), rendered for the request's contact."""
     # Only a template's own text is a Jinja template; what a person types is sent as typed.
     context = body_context(request.contact, org_name)
     if request.template is not None and not (request.body or "").strip():
@@ -176,6 +177,7 @@ def preview_message(request: MessageRequest) -> Preview:
 
 
 def check_policy(request: MessageRequest, decision: Decision, actor: Actor) -> None:
+    """Refuse a blocked send unless an admin gives a reason; a secure send with the portal off always."""
     if "portal_disabled" in decision.blocked_by:
         raise Conflict("Secure messages need the client portal, which is turned off.", code="portal_disabled")
     if decision.blocked:

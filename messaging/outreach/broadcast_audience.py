@@ -96,6 +96,7 @@ def counted_contacts(broadcast: Broadcast, now: datetime, conditions=None) -> It
 
 
 def empty_counts() -> dict[str, int]:
+    """Every count at zero, in the contract's keys."""
     return {"matched": 0, **dict.fromkeys(AUDIENCE_OUTCOMES, 0)}
 
 

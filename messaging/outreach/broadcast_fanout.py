@@ -39,6 +39,8 @@ UNFINISHED = ("queued", "sending", "paused")
 
 @dataclass
 class BroadcastPassResult:
+    """What one pass did, for the CLI and the logs."""
+
     started: int = 0  # scheduled broadcasts whose time came
     queued: int = 0  # messages queued
     capped: int = 0  # recipients moved to frequency_capped at fan-out

@@ -100,6 +100,7 @@ def create_broadcast(actor: Actor, *, name, segment_ids, template_slug, situatio
 
 
 def get_broadcast(broadcast_id: int) -> Broadcast:
+    """The broadcast with this id; NotFound when there is none."""
     broadcast = db.session.get(Broadcast, broadcast_id)
     if broadcast is None:
         raise NotFound(f"No broadcast with id {broadcast_id}.")
@@ -107,6 +108,7 @@ def get_broadcast(broadcast_id: int) -> Broadcast:
 
 
 def list_broadcasts(page: int | None, per_page: int = 25) -> Page:
+    """One page of broadcasts, newest first."""
     return fetch_page(select(Broadcast).order_by(Broadcast.id.desc()), select(func.count(Broadcast.id)), page,
                       per_page)
 
@@ -131,6 +133,7 @@ def first_contact(broadcast: Broadcast) -> Contact | None:
 
 
 def current_decision(broadcast: Broadcast) -> Decision:
+    """The decision as it would apply now, for the first recipient."""
     return bulk_decision(broadcast.template, broadcast.situation, level_of(broadcast), first_contact(broadcast))
 
 

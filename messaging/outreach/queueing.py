@@ -69,16 +69,18 @@ def queue_bulk(source: BulkSource, recipients: list[tuple[Contact, Decision]], n
     settings = get_settings()
     ttl = timedelta(hours=settings.link_ttl_hours)
     rows = [_message_row(source, contact, decision, settings.org_name, ttl, now) for contact, decision in recipients]
+    # Core statements on the tables (not the ORM's bulk path): the rows are plain dicts already.
+    messages = Message.__table__
     inserted = db.session.execute(
-        insert(Message).returning(Message.id, Message.contact_id, sort_by_parameter_order=True), rows).all()
+        insert(messages).returning(messages.c.id, messages.c.contact_id, sort_by_parameter_order=True), rows).all()
     ids = {contact_id: message_id for message_id, contact_id in inserted}
     channel = source.template.channel
-    db.session.execute(insert(Delivery), [
+    db.session.execute(insert(Delivery.__table__), [
         {"message_id": ids[contact.id], "kind": "notice" if decision.mode == "secure" else "content",
          "channel": channel, "to_address": address_for(contact, channel), "status": "queued",
          "next_attempt_at": now, "created_at": now, "attempts": 0, "idempotency_key": secrets.token_hex(16)}
         for contact, decision in recipients])
-    db.session.execute(insert(MessageEvent), [
+    db.session.execute(insert(MessageEvent.__table__), [
         {"message_id": ids[contact.id], "kind": "queued", "at": now, "detail": {}} for contact, _ in recipients])
     return ids
 

@@ -35,6 +35,7 @@ def needs_marketing(situation) -> bool:
 
 
 def address_of(facts: RecipientFacts, channel: str) -> str | None:
+    """The contact's e-mail address or phone number for ``channel``."""
     return facts.email if channel == "email" else facts.phone
 
 
