@@ -10,7 +10,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from extensions import csrf, limiter
 
-from . import contact_bulk, contacts, errors, messages, openapi, segments, templates  # noqa: F401 - importing registers the operations
+from . import broadcasts, campaigns, contact_bulk, contacts, errors, messages, openapi, segments, templates  # noqa: F401 - importing registers the operations
 from .auth import rate_limit_key
 from .registry import bp
 

@@ -25,7 +25,8 @@ ERROR_RESPONSES = {
     403: ("Forbidden", "The operation needs an admin key."),
     404: ("NotFound", "No such record."),
     409: ("Conflict", "Refused in the current state: `portal_disabled` (secure messages need the client "
-                      "portal), `blocked_by_policy` (recommendation policy `block`), `not_revocable`."),
+                      "portal), `blocked_by_policy` (recommendation policy `block`), `not_revocable`, "
+                      "`invalid_state` (a broadcast or campaign move its status does not allow)."),
     422: ("Invalid", "Invalid input; `error.fields` says what is wrong with each field."),
     429: ("RateLimited", "Too many requests for this key (or address)."),
 }
@@ -127,7 +128,8 @@ def build_document(app: Flask) -> dict:
                            "to let the template or global default decide.",
         },
         "servers": [{"url": app.config["PUBLIC_BASE_URL"]}],
-        "tags": [{"name": "contacts"}, {"name": "messages"}, {"name": "templates"}, {"name": "meta"}],
+        "tags": [{"name": "contacts"}, {"name": "messages"}, {"name": "templates"}, {"name": "segments"},
+                 {"name": "broadcasts"}, {"name": "campaigns"}, {"name": "meta"}],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {

@@ -16,6 +16,8 @@ from . import (
     api_keys,
     audit_log,
     auth,
+    broadcasts,
+    campaigns,
     compose,
     contacts,
     conversations,
@@ -34,10 +36,11 @@ from .base import HomeView, init_input_guards
 
 # One module per area of the console, each with register(admin). Flask-Admin builds the menu in the
 # order views are added, so this is the menu: the daily work first (Conversations, Compose, Contacts,
-# Messages), then what shapes it (Templates, Recommendation matrix, Deliveries), Admin last.
+# Segments, Imports, Broadcasts, Campaigns, Messages), then what shapes it (Templates, Recommendation
+# matrix, Deliveries), Admin last.
 # The account page is reached from the menu bar, not the menu.
-AREAS = (conversations, compose, contacts, segments, imports, messages, template_views, matrix, deliveries,
-         users, api_keys, settings_views, audit_log, account)
+AREAS = (conversations, compose, contacts, segments, imports, broadcasts, campaigns, messages, template_views, matrix,
+         deliveries, users, api_keys, settings_views, audit_log, account)
 STATIC_FOLDER = Path(__file__).resolve().parent / "static"
 
 

@@ -229,3 +229,19 @@ def test_the_frequency_cap_suppresses_a_second_broadcast_the_same_day(ctx):
                                          .where(BroadcastRecipient.broadcast_id == second.id)
                                          .group_by(BroadcastRecipient.outcome)).all())
     assert recipients == {"frequency_capped": 1, "to_send": 1}
+
+
+def test_a_segment_or_template_a_draft_broadcast_needs_cannot_be_deleted(ctx):
+    from messaging.audience.segments import delete_segment, get_segment
+    from messaging.policy.templates import delete_template
+
+    note = template("note", "A short note.", mode="standard")
+    segment = tag_segment("N", "n")
+    create_broadcast(SYSTEM, name="March", segment_ids=[segment], template_slug="note")
+    db.session.commit()
+    with pytest.raises(Conflict) as caught:
+        delete_segment(SYSTEM, get_segment(segment))
+    assert caught.value.code == "segment_in_use" and "broadcast 'March'" in caught.value.message
+    with pytest.raises(Conflict) as caught:
+        delete_template(SYSTEM, note)
+    assert caught.value.code == "template_in_use" and "broadcast 'March'" in caught.value.message

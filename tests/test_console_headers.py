@@ -15,6 +15,8 @@ from messaging.audit import SYSTEM
 from messaging.db import db
 from messaging.messages import MessageRequest, send_message
 from messaging.models import ApiKey, Delivery, User
+from messaging.outreach.broadcasts import create_broadcast
+from messaging.outreach.campaigns import create_campaign
 from seeds.factories import make_api_key, make_contact, make_template, make_user
 from tests.support.api import caller
 from tests.support.console import csrf_token_from, signed_in_client
@@ -78,11 +80,16 @@ def seeded(app):
         key_id = db.session.execute(db.select(ApiKey.id).filter_by(name="walk-key")).scalar_one()
         segment = create_segment(SYSTEM, "Walked", {"match": "all", "conditions": [{"tag": "vip"}]})
         upload = create_import(SYSTEM, "walk.csv", io.BytesIO(b"first_name,phone\nAda,not a phone\n"))
+        db.session.flush()
+        broadcast = create_broadcast(SYSTEM, name="Walk", segment_ids=[segment.id], template_slug="walk-template")
+        campaign = create_campaign(SYSTEM, name="Walked", segment_id=segment.id,
+                                   steps=[{"template": template.slug, "delay": {"after": "enrolment", "minutes": 0}}])
         db.session.commit()
         ids = {"contacts": contact.id, "messages": message.id, "users": staff.id, "api_keys": key_id,
                "templates": template.id, "scheduled": delivery.id, "failed_deliveries": delivery.id,
                "imports": upload.id}
-        path_values = {"contact_id": contact.id, "key": "healthcare", "export_type": "csv", "segment_id": segment.id}
+        path_values = {"contact_id": contact.id, "key": "healthcare", "export_type": "csv", "segment_id": segment.id,
+                       "broadcast_id": broadcast.id, "campaign_id": campaign.id}
     return client, ids, path_values
 
 

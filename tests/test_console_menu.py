@@ -55,7 +55,8 @@ def menu(client) -> list[tuple[str, list[str]]]:
 def test_an_admin_sees_the_daily_work_first_then_what_shapes_it_and_admin_last(app):
     assert menu(signed_in_client(app, "admin")) == [
         ("Home", []),
-        ("Conversations", []), ("Compose", []), ("Contacts", []), ("Segments", []), ("Imports", []), ("Messages", []),
+        ("Conversations", []), ("Compose", []), ("Contacts", []), ("Segments", []), ("Imports", []),
+        ("Broadcasts", []), ("Campaigns", []), ("Messages", []),
         ("Templates", []), ("Recommendation matrix", []), ("Deliveries", ["Scheduled", "Failed deliveries"]),
         ("Admin", ["Users", "API keys", "Settings", "Audit log"]),
     ]
@@ -64,6 +65,7 @@ def test_an_admin_sees_the_daily_work_first_then_what_shapes_it_and_admin_last(a
 def test_staff_see_the_same_order_without_the_admin_pages(app):
     assert menu(signed_in_client(app, "staff")) == [
         ("Home", []),
-        ("Conversations", []), ("Compose", []), ("Contacts", []), ("Segments", []), ("Imports", []), ("Messages", []),
+        ("Conversations", []), ("Compose", []), ("Contacts", []), ("Segments", []), ("Imports", []),
+        ("Broadcasts", []), ("Campaigns", []), ("Messages", []),
         ("Templates", []), ("Recommendation matrix", []), ("Deliveries", ["Scheduled"]),
     ]

@@ -18,8 +18,8 @@ from messaging.audience.segment_rules import check_rule
 from messaging.audience.segment_sql import RuleClock, rule_condition
 from messaging.audit import Actor, audit
 from messaging.db import db
-from messaging.errors import NotFound, ValidationFailed
-from messaging.models import Contact, ContactField, ContactTag, Segment
+from messaging.errors import Conflict, NotFound, ValidationFailed
+from messaging.models import Broadcast, Campaign, Contact, ContactField, ContactTag, Segment
 from messaging.people.contacts import text_problem
 from messaging.people.search_index import fold
 from messaging.settings import get_settings
@@ -105,8 +105,22 @@ def update_segment(actor: Actor, segment: Segment, name=None, rule=None) -> list
     return changed
 
 
+def _users_of(segment: Segment) -> list[str]:
+    """What still needs the segment: campaigns enrolled from it, broadcasts not yet sent to it."""
+    users = [f"campaign '{name}'" for name in db.session.execute(
+        select(Campaign.name).where(Campaign.segment_id == segment.id).order_by(Campaign.name)).scalars()]
+    waiting = db.session.execute(select(Broadcast.name, Broadcast.segment_ids)
+                                 .where(Broadcast.status == "draft").order_by(Broadcast.name)).all()
+    return users + [f"broadcast '{name}'" for name, ids in waiting if segment.id in (ids or [])]
+
+
 def delete_segment(actor: Actor, segment: Segment) -> None:
-    """Delete a segment (its contacts are untouched), audited with the rule it held."""
+    """Delete a segment (its contacts are untouched), audited with the rule it held. One that a
+    campaign or a draft broadcast still needs is refused (Conflict ``segment_in_use``)."""
+    users = _users_of(segment)
+    if users:
+        raise Conflict(f"'{segment.name}' is used by {', '.join(users)} and cannot be deleted.",
+                       code="segment_in_use")
     audit(actor, "segment.delete", "segment", segment.id, name=segment.name, rule=segment.rule)
     db.session.delete(segment)
     db.session.flush()

@@ -49,9 +49,10 @@ class Place:
     last_step_at: datetime | None
     ended_at: datetime | None
 
-    def row(self) -> dict:
-        return {name: getattr(self, name) for name in PLACE_COLUMNS if name not in ("contact_id", "enrolled_at")} | {
-            "claimed_by": None, "lease_until": None}
+    def values(self) -> tuple:
+        """What the UPDATE writes (the lease cleared), hashable: places that moved alike share one UPDATE."""
+        return tuple((name, getattr(self, name)) for name in PLACE_COLUMNS
+                     if name not in ("id", "contact_id", "enrolled_at")) + (("claimed_by", None), ("lease_until", None))
 
 
 @dataclass
@@ -153,6 +154,16 @@ class Batch:
         return None
 
 
+def _write_places(places: list[Place]) -> None:
+    """One UPDATE per set of places that moved alike (usually all of a batch: same step, same due time)."""
+    alike: dict[tuple, list[int]] = {}
+    for place in places:
+        alike.setdefault(place.values(), []).append(place.id)
+    for values, ids in alike.items():
+        db.session.execute(update(CampaignEnrolment).where(CampaignEnrolment.id.in_(ids)).values(dict(values))
+                           .execution_options(synchronize_session=False))
+
+
 def _places(ids: list[int]) -> list[Place]:
     columns = [getattr(CampaignEnrolment, name) for name in PLACE_COLUMNS]
     return [Place(*row) for row in db.session.execute(
@@ -199,7 +210,7 @@ def work_batch(plan: Plan, ids: list[int], now: datetime) -> Tally:
         select(Contact).where(Contact.id.in_([p.contact_id for p in places]))).scalars()}
     due = [(place, contacts[place.contact_id], step) for place in places
            if place.contact_id in contacts and (step := batch.settle(place, contacts[place.contact_id]))]
-    consent = states_for([contact.id for _, contact, _ in due])
+    consent = states_for([contact.id for _, contact, _ in due], {step.template.channel for _, _, step in due})
     for place, contact, step in due:
         if not consent[contact.id].get(step.template.channel, {}).get("transactional", True):
             batch.exit(place, "opt_out")
@@ -229,8 +240,7 @@ def work_batch(plan: Plan, ids: list[int], now: datetime) -> Tally:
             batch.settle(place, contacts[place.contact_id])
     if batch.runs:
         db.session.execute(insert(CampaignStepRun), batch.runs)
-    if places:
-        db.session.execute(update(CampaignEnrolment), [place.row() for place in places])
+    _write_places(places)
     for contact in contacts.values():
         db.session.expunge(contact)  # a pass over 100,000 enrolments holds one batch of contacts at a time
     return batch.tally

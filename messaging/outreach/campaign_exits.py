@@ -13,8 +13,6 @@ When several apply, the first of reply, view, leave_segment is the reason record
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import and_, select
 
 from messaging.db import db
@@ -64,7 +62,3 @@ def rule_exits(campaign: Campaign, contact_ids: list[int]) -> dict[int, str]:
         remaining = [cid for cid in remaining if cid not in found]
     return found
 
-
-def exited_row(now: datetime, reason: str) -> dict:
-    """The enrolment columns of an exit."""
-    return {"state": "exited", "exit_reason": reason, "ended_at": now, "next_due_at": None}

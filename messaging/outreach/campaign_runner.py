@@ -109,8 +109,9 @@ def _still_active(campaign_id: int) -> bool:
     return db.session.execute(query).scalar_one_or_none() == "active"
 
 
-def _work_one(plan: Plan, ids: list[int], now: datetime, owner: str, result: CampaignPassResult) -> Tally | None:
-    """One batch in one transaction; None when the campaign stopped being active."""
+def work_claimed(plan: Plan, ids: list[int], now: datetime, owner: str, result: CampaignPassResult) -> Tally | None:
+    """One claimed batch in one transaction (only the rows still leased to ``owner``); None when the campaign
+    stopped being active."""
     try:
         if not _still_active(plan.campaign.id):
             db.session.rollback()
@@ -121,8 +122,9 @@ def _work_one(plan: Plan, ids: list[int], now: datetime, owner: str, result: Cam
         db.session.commit()
         return tally
     except IntegrityError:
+        # Another worker queued one of these steps first. The lease is kept: the rows come back once it
+        # runs out, when that worker's commit is there to read, rather than again in this pass.
         db.session.rollback()
-        _release(ids, owner)
         result.conflicts += 1
         return Tally()
     except Exception:
@@ -131,7 +133,8 @@ def _work_one(plan: Plan, ids: list[int], now: datetime, owner: str, result: Cam
         raise
 
 
-def _plan(campaign: Campaign) -> Plan:
+def plan_for(campaign: Campaign) -> Plan:
+    """What a pass reads once of a campaign: its steps, the organisation's zone, the frequency cap."""
     settings = get_settings()
     try:
         zone = ZoneInfo(settings.timezone or "UTC")
@@ -160,13 +163,13 @@ def run_campaign(campaign: Campaign, now: datetime, result: CampaignPassResult) 
     owner, size = _owner(), int(current_app.config["FANOUT_BATCH_SIZE"])
     if campaign.recheck_daily:
         result.enrolled += _enrol_newcomers(campaign, now)
-    plan, done = _plan(campaign), Tally()
+    plan, done = plan_for(campaign), Tally()
     db.session.commit()
     for _round in range(len(plan.steps) + 1):
         round_tally, after = Tally(), 0
         while ids := claim_batch(campaign.id, after, now, owner, size):
             after = ids[-1]
-            tally = _work_one(plan, ids, now, owner, result)
+            tally = work_claimed(plan, ids, now, owner, result)
             if tally is None:
                 return done
             round_tally.add(tally)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, insert, literal, or_, select, update
+from sqlalchemy import exists, func, insert, literal, or_, select, update
 
 from messaging import clock
 from messaging.audience.segment_sql import rule_condition
@@ -62,13 +62,23 @@ def segment_condition(campaign: Campaign):
     return rule_condition(segment.rule, rule_clock())
 
 
+def count_matching_now(campaign: Campaign) -> int:
+    """How many contacts the segment matches now (0 when its rule no longer checks)."""
+    try:
+        condition = segment_condition(campaign)
+    except ValidationFailed:
+        return 0
+    return db.session.execute(select(func.count()).select_from(Contact).where(condition)).scalar_one()
+
+
 def enrol_matching(campaign: Campaign, now: datetime) -> int:
     """Enrol every contact the segment matches now that is not enrolled yet; how many were."""
     already = exists().where(CampaignEnrolment.campaign_id == campaign.id, CampaignEnrolment.contact_id == Contact.id)
     chosen = select(literal(campaign.id), Contact.id, literal(1), literal("active"),
                     literal(now, CampaignEnrolment.enrolled_at.type)).where(segment_condition(campaign), ~already)
     inserted = db.session.execute(insert(CampaignEnrolment).from_select(
-        ["campaign_id", "contact_id", "step", "state", "enrolled_at"], chosen)).rowcount
+        ["campaign_id", "contact_id", "step", "state", "enrolled_at"], chosen)
+        .execution_options(preserve_rowcount=True)).rowcount
     campaign.last_enrolled_at = now
     return max(inserted or 0, 0)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from messaging import clock
+from messaging.audience.segment_sql import rule_condition
+from messaging.audience.segments import rule_clock
 from messaging.audit import Actor, audit
 from messaging.db import db
 from messaging.errors import NotFound, ValidationFailed
@@ -202,8 +204,19 @@ def list_campaigns(page: int | None = None, per_page: int = 25) -> Page:
 
 
 def sample_contact_of(campaign: Campaign) -> Contact | None:
-    """The contact a campaign's decisions are shown for: its first enrolled contact."""
-    return db.session.execute(
+    """The contact a campaign's decisions are shown for: its first enrolled contact, else (a draft) the
+    segment's first contact, as a broadcast's draft shows it."""
+    enrolled = db.session.execute(
         select(Contact).join(CampaignEnrolment, CampaignEnrolment.contact_id == Contact.id)
         .where(CampaignEnrolment.campaign_id == campaign.id).order_by(CampaignEnrolment.id).limit(1)
     ).scalar_one_or_none()
+    if enrolled is not None:
+        return enrolled
+    segment = db.session.get(Segment, campaign.segment_id)
+    try:
+        condition = rule_condition(segment.rule, rule_clock()) if segment is not None else None
+    except ValidationFailed:
+        return None
+    if condition is None:
+        return None
+    return db.session.execute(select(Contact).where(condition).order_by(Contact.id).limit(1)).scalar_one_or_none()

@@ -193,11 +193,22 @@ def grant_phone_transactional(contact: Contact, source: str, actor: Actor,
     return [row for row in rows if row is not None]
 
 
-def states_for(contact_ids) -> dict[int, dict[str, dict[str, bool]]]:
-    """``consent_map`` for many contacts at once (a delivery batch): one query, defaults filled in."""
-    return {cid: {channel: {purpose: state.granted for purpose, state in purposes.items()}
-                  for channel, purposes in states.items()}
-            for cid, states in states_by_contact(contact_ids).items()}
+def states_for(contact_ids, channels=CONSENT_CHANNELS) -> dict[int, dict[str, dict[str, bool]]]:
+    """``consent_map`` for many contacts at once (a delivery batch, a fan-out batch), on ``channels``:
+    one query per 500 contacts reading only the deciding rows' flags, defaults filled in."""
+    ids = sorted({int(i) for i in contact_ids if i is not None})
+    wanted = sorted(set(channels))
+    states = {cid: {channel: dict(DEFAULT_GRANTED) for channel in wanted} for cid in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        latest = (select(func.max(ConsentEntry.id))
+                  .where(ConsentEntry.contact_id.in_(chunk), ConsentEntry.channel.in_(wanted))
+                  .group_by(ConsentEntry.contact_id, ConsentEntry.channel, ConsentEntry.purpose))
+        for contact_id, channel, purpose, granted in db.session.execute(
+                select(ConsentEntry.contact_id, ConsentEntry.channel, ConsentEntry.purpose, ConsentEntry.granted)
+                .where(ConsentEntry.id.in_(latest))):
+            states[contact_id][channel][purpose] = bool(granted)
+    return states
 
 
 def change_consent(actor: Actor, contact: Contact, channel: str, purpose: str, granted: bool, source: str,

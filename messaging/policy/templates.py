@@ -11,7 +11,7 @@ from __future__ import annotations
 from messaging.audit import Actor, audit
 from messaging.db import db
 from messaging.errors import Conflict, PolicyRefused
-from messaging.models import Message, Situation, Template
+from messaging.models import Broadcast, Campaign, CampaignStep, Message, Situation, Template
 from messaging.policy.content_check import find_protected_data, protected_content_warning
 from messaging.policy.decision import Decision, LevelChoice, PolicyWarning, decide, pin_choice, situation_ref
 from messaging.policy.template_checks import check_template_fields, sample_render
@@ -119,6 +119,14 @@ def delete_template(actor: Actor, template: Template) -> None:
     if used:
         raise Conflict(f"'{template.name}' was used for {used} message{'s' if used != 1 else ''} and cannot be "
                        "deleted; change it instead.", code="template_in_use")
+    planned = [f"campaign '{name}'" for name in db.session.execute(
+        db.select(Campaign.name).join(CampaignStep, CampaignStep.campaign_id == Campaign.id)
+        .where(CampaignStep.template_id == template.id).distinct()).scalars()]
+    planned += [f"broadcast '{name}'" for name in db.session.execute(
+        db.select(Broadcast.name).filter_by(template_id=template.id)).scalars()]
+    if planned:
+        raise Conflict(f"'{template.name}' is used by {', '.join(sorted(planned))} and cannot be deleted.",
+                       code="template_in_use")
     audit(actor, "template.delete", "template", template.id, slug=template.slug, name=template.name)
     db.session.delete(template)
     db.session.flush()
