@@ -9,16 +9,13 @@ count. The progress bar follows ``progress.json`` (static/broadcasts.js) without
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from flask import abort, flash, jsonify, redirect, request
 from flask_admin import Admin, expose
 
-from messaging import clock
 from messaging.db import db
 from messaging.delivery.outcomes import retry_now
 from messaging.errors import Conflict, PolicyRefused, ValidationFailed
-from messaging.messages import SEND_AT_RANGE, send_at_problem
 from messaging.models import CHANNELS, LEVEL_MODES, Broadcast, Delivery, Segment, Situation, Template
 from messaging.outreach import broadcast_states
 from messaging.outreach import broadcasts as broadcast_core
@@ -26,7 +23,7 @@ from messaging.outreach import broadcasts as broadcast_core
 from .base import SecureView, current_actor
 from .compose import CHANNEL_LABELS, PIN_METHOD_LABELS, RECOMMENDATION_LABELS
 from .core_calls import run_core
-from .formatting import format_time
+from .formatting import format_time, parse_send_at
 from .lookup import get_or_404, parse_id
 from .widgets import confirm_page
 
@@ -87,7 +84,7 @@ class BroadcastInput:
         pin = {"inherit": None, "true": True, "false": False}
         if self.require_pin not in pin:
             errors["require_pin"] = "Choose whether a PIN is asked for."
-        send_at = _parse_send_at(self.send_at, errors) if self.when == "later" else None
+        send_at = parse_send_at(self.send_at, errors, now_hint="choose “Now”") if self.when == "later" else None
         if self.when == "later" and not self.send_at:
             errors["send_at"] = "Enter the date and time to send it, or choose “Now”."
         return {"name": self.name, "segment_ids": [int(i) for i in self.segment_ids],
@@ -95,23 +92,6 @@ class BroadcastInput:
                 "mode": self.mode if self.mode in LEVEL_MODES else "inherit",
                 "require_pin": pin.get(self.require_pin), "send_at": send_at,
                 "override_reason": self.override_reason.strip() or None}
-
-
-def _parse_send_at(text: str, errors: dict) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        errors["send_at"] = "Enter a date and time, e.g. 2030-03-14 09:30."
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    if value <= clock.utcnow():
-        errors["send_at"] = "Choose a time in the future (UTC), or choose “Now”."
-    elif send_at_problem(value):
-        errors["send_at"] = f"Choose a time that {SEND_AT_RANGE.replace('must be', 'is')}."
-    return None if "send_at" in errors else value
 
 
 def progress_state(broadcast: Broadcast, view: dict | None = None) -> dict:

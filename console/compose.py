@@ -12,21 +12,17 @@ the user touches it, it shows what the decision would be without a one-off choic
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import Admin, expose
 
-from messaging import clock
 from messaging.db import db
 from messaging.errors import Conflict, ValidationFailed
 from messaging.messages import (
-    SEND_AT_RANGE,
     MessageRequest,
     Preview,
     decide_for,
     preview_message,
-    send_at_problem,
     send_message,
 )
 from messaging.models import CHANNELS, Contact, Message, Situation, Template
@@ -35,7 +31,7 @@ from messaging.settings import get_settings
 
 from .base import SecureView, current_actor
 from .core_calls import run_core
-from .formatting import format_time
+from .formatting import format_time, parse_send_at
 from .lookup import get_by_id
 
 CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail", "voice": "Voice", "web": "Secure portal"}
@@ -91,29 +87,6 @@ class ComposeInput:
         return cls(contact_id=str(contact.id) if contact is not None else "", channel=channel)
 
 
-def _parse_send_at(text: str, errors: dict) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        errors["send_at"] = "Enter a date and time, e.g. 2030-03-14 09:30."
-        return None
-    if value.tzinfo is not None:
-        try:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 falls before year 1 in UTC
-            errors["send_at"] = f"Choose a time that {SEND_AT_RANGE.replace('must be', 'is')}."
-            return None
-    if value <= clock.utcnow():
-        errors["send_at"] = "Choose a time in the future (UTC), or leave it empty to send now."
-        return None
-    if send_at_problem(value):
-        errors["send_at"] = f"Choose a time that {SEND_AT_RANGE.replace('must be', 'is')}."
-        return None
-    return value
-
-
 def build_request(form: ComposeInput, portal_enabled: bool) -> tuple[MessageRequest | None, dict[str, str]]:
     """The core request for this input (None without a contact), and the errors found on the way."""
     errors: dict[str, str] = {}
@@ -128,7 +101,7 @@ def build_request(form: ComposeInput, portal_enabled: bool) -> tuple[MessageRequ
     situation = get_by_id(Situation, form.situation_id) if form.situation_id else None
     if form.situation_id and situation is None:
         errors["situation_id"] = "That situation no longer exists; choose another."
-    send_at = _parse_send_at(form.send_at, errors)
+    send_at = parse_send_at(form.send_at, errors)
     if contact is None or "channel" in errors:
         return None, errors
     secure = form.secure if (portal_enabled and form.secure_touched) else None
