@@ -1,4 +1,7 @@
-"""Quiet hours: reminders and marketing wait for the morning; staff one-offs go at once."""
+"""Quiet hours: reminders and marketing wait for the contact's morning; staff one-offs go at once.
+
+Broadcast and campaign messages, and the window read at each contact's clock, are in
+test_quiet_hours_contacts.py."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -44,7 +47,7 @@ def test_a_window_within_one_day(now, opens):
     assert window.opens_at(utc(now)) == (utc(opens) if opens else None)
 
 
-def test_the_window_is_local_time_in_the_organisations_zone():
+def test_the_window_is_local_time_in_its_zone():
     window = parse_quiet_hours("21:00-08:00", "America/New_York")
     # 02:00 UTC on 11 March is 22:00 in New York (EDT, UTC-4): quiet until 08:00 EDT = 12:00 UTC.
     assert window.opens_at(utc("2026-03-11T02:00")) == utc("2026-03-11T12:00")
@@ -96,9 +99,15 @@ def _quiet_night(ctx):
     db.session.commit()
 
 
+def _contact_on_utc(**fields):
+    """A contact whose own clock is UTC, the clock the nights below are written in. (The window is read
+    at the contact's clock: a +1 415 number alone would put the contact in America/Los_Angeles.)"""
+    return make_contact(timezone="UTC", **fields)
+
+
 def test_an_automated_reminder_at_night_waits_until_eight_then_goes(ctx):
     _quiet_night(ctx)
-    contact = make_contact()
+    contact = _contact_on_utc()
     api_actor = Actor(label="api-key:booking", api_key_id=None, role="staff")
     message = send_message(MessageRequest(contact=contact, channel="sms", body="Reminder: Tuesday 10:00",
                                           situation=situation("appointment_reminder"), secure=False), api_actor)
@@ -117,7 +126,7 @@ def test_an_automated_reminder_at_night_waits_until_eight_then_goes(ctx):
 
 def test_marketing_waits_too(ctx):
     _quiet_night(ctx)
-    contact = make_contact(marketing_consent=True)
+    contact = _contact_on_utc(marketing_consent=True)
     send_message(MessageRequest(contact=contact, channel="sms", body="Spring offer",
                                 situation=situation("marketing"), secure=False), SYSTEM)
     db.session.commit()
@@ -127,7 +136,7 @@ def test_marketing_waits_too(ctx):
 def test_a_staff_one_off_goes_at_once_even_at_night(ctx):
     _quiet_night(ctx)
     staff = make_user(role="staff")
-    contact = make_contact()
+    contact = _contact_on_utc()
     send_message(MessageRequest(contact=contact, channel="sms", body="Running 10 minutes late, sorry",
                                 situation=situation("appointment_reminder"), secure=False), Actor.for_user(staff))
     send_message(MessageRequest(contact=contact, channel="sms", body="Your results are ready",
@@ -138,7 +147,7 @@ def test_a_staff_one_off_goes_at_once_even_at_night(ctx):
 
 
 def test_without_quiet_hours_nothing_waits(ctx):
-    contact = make_contact()
+    contact = _contact_on_utc()
     send_message(MessageRequest(contact=contact, channel="sms", body="Reminder",
                                 situation=situation("appointment_reminder"), secure=False), SYSTEM)
     db.session.commit()

@@ -124,7 +124,7 @@ def _process(delivery: Delivery, transport: Transport, run: PassRun) -> None:
         suppress(delivery, reason, run)
         return
     if run.settings.quiet is not None and waits_for_quiet_hours(delivery, message):
-        opens = run.settings.quiet.opens_at(run.now)
+        opens = run.settings.quiet.opens_at(message.contact.timezone, run.now)  # the contact's clock
         if opens is not None:
             defer(delivery, opens, run)
             return

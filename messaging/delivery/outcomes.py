@@ -17,7 +17,7 @@ from messaging import clock
 from messaging.audit import audit
 from messaging.db import db
 from messaging.delivery.provider_status import PRIMARY_KINDS, sync_message_status
-from messaging.delivery.quiet_hours import QuietWindow, parse_quiet_hours
+from messaging.delivery.quiet_hours import QuietHours
 from messaging.delivery.renotify import after_renotice_sent, ladder_from
 from messaging.delivery.transports import TransportError
 from messaging.errors import Conflict
@@ -42,14 +42,14 @@ class PassSettings:
     """The settings a pass needs, read once per pass rather than once per row."""
 
     org_name: str
-    quiet: QuietWindow | None
+    quiet: QuietHours | None  # read at each contact's clock: ``quiet.opens_at(contact.timezone, now)``
     ladder: tuple[int, ...]
 
     @classmethod
     def read(cls) -> PassSettings:
         """The current settings, parsed."""
         row = get_settings()
-        return cls(org_name=row.org_name, quiet=parse_quiet_hours(row.quiet_hours, row.timezone),
+        return cls(org_name=row.org_name, quiet=QuietHours.from_settings(row.quiet_hours, row.timezone),
                    ladder=tuple(ladder_from(row.renotify_hours)))
 
 
