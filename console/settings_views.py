@@ -20,6 +20,7 @@ LABELS = {
     "enforce_recommendations": "Recommendations are", "renotify_hours": "Re-notify after (hours)",
     "quiet_hours": "Quiet hours", "timezone": "Time zone", "retention_days": "Keep content (days)",
     "session_idle_minutes": "Console idle timeout (minutes)", "sensitive_terms": "Words that look protected",
+    "frequency_cap": "Frequency cap (broadcasts and campaigns)",
 }
 
 # Widgets only; the values each key accepts are decided by the core's parser, which reports errors.
@@ -41,7 +42,7 @@ SECTIONS = [
     ("Secure or standard", ("default_mode", "require_pin", "pin_method", "enforce_recommendations",
                             "portal_enabled", "replies_allowed", "sensitive_terms")),
     ("Links and PINs", ("link_ttl_hours", "max_pin_attempts", "lockout_minutes")),
-    ("Delivery", ("renotify_hours", "quiet_hours")),
+    ("Delivery", ("renotify_hours", "quiet_hours", "frequency_cap")),
     ("Data and sessions", ("retention_days", "session_idle_minutes")),
 ]
 

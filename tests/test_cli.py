@@ -97,3 +97,9 @@ def test_portal_cannot_be_turned_off_while_secure_is_the_default(app, runner):
     assert runner.invoke(args=["settings", "set", "portal_enabled", "false"]).exit_code == 0
     back = runner.invoke(args=["settings", "set", "default_mode", "secure"])
     assert back.exit_code != 0 and "portal_enabled cannot be false" in back.output
+
+
+def test_settings_set_frequency_cap_refuses_an_unknown_window(app, runner):
+    result = runner.invoke(args=["settings", "set", "frequency_cap", "5/month"])
+    assert result.exit_code != 0 and "frequency_cap must look like 1/day,3/week" in result.output
+    assert runner.invoke(args=["settings", "set", "frequency_cap", "2/week"]).exit_code == 0

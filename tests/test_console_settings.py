@@ -90,3 +90,14 @@ def test_turning_portal_on_and_secure_default_together_in_one_form_is_accepted(c
     change_settings(SYSTEM, {"default_mode": "secure", "portal_enabled": "true"})
     db.session.commit()
     assert (get_settings().default_mode, get_settings().portal_enabled) == ("secure", True)
+
+
+def test_the_frequency_cap_is_set_normalised_and_a_bad_one_is_refused_with_the_accepted_form(app):
+    admin = signed_in_client(app, "admin")
+    assert admin.post("/admin/settings/", data=form_with(app, frequency_cap=" 1/Day, 3/week ")).status_code == 302
+    with app.app_context():
+        assert get_settings().frequency_cap == "1/day,3/week"
+    page = admin.post("/admin/settings/", data=form_with(app, frequency_cap="2 per day")).get_data(as_text=True)
+    assert "must look like 1/day,3/week" in page
+    with app.app_context():
+        assert get_settings().frequency_cap == "1/day,3/week"

@@ -36,7 +36,8 @@ def test_the_web_process_starts_the_scheduler_at_its_first_request_and_it_sends(
         while _status(app, message_id) != "sent" and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _status(app, message_id) == "sent"
-        assert {job.id for job in scheduler.get_jobs()} == {"dispatch", "renotify", "imports", "broadcasts", "campaigns"}
+        jobs = {job.id for job in scheduler.get_jobs()}
+        assert jobs == {"dispatch", "renotify", "imports", "broadcasts", "campaigns"}
     finally:
         scheduler.shutdown(wait=True)
 
