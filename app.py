@@ -10,12 +10,13 @@ import health
 import hooks
 import viewer
 from config import load_config
-from extensions import csrf, db, limiter, login_manager, migrate
+from extensions import babel, csrf, db, limiter, login_manager, migrate
 from messaging.db import install_sqlite_pragmas
 from messaging.delivery.scheduler import init_scheduler
 from messaging.people import search_index  # noqa: F401  (its flush listener keeps the tag and field index)
 from messaging.security.crypto import Keyring
 from messaging.security.passwords import make_hasher
+from viewer.language import client_language
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -66,6 +67,8 @@ def init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    babel.init_app(app, locale_selector=client_language,
+                   default_translation_directories=str(_root() / "translations"))
     app.extensions["sealed.keyring"] = Keyring(app.config["ENCRYPTION_KEYS"], app.config["SECRET_KEY"])
     app.extensions["sealed.hasher"] = make_hasher(app.config["ARGON2_PARAMS"])
 

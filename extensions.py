@@ -1,4 +1,5 @@
 """Flask extensions, created once and attached in create_app."""
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -11,5 +12,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+babel = Babel()
 
-__all__ = ["db", "migrate", "login_manager", "csrf", "limiter"]
+__all__ = ["db", "migrate", "login_manager", "csrf", "limiter", "babel"]

@@ -179,8 +179,13 @@ SETTING_SPECS: dict[str, SettingSpec] = {s.key: s for s in [
     SettingSpec("brand_color", _color, "colour of the client pages, e.g. #1f5f8b"),
     SettingSpec("default_mode", _choice("secure", "standard"), "secure or standard"),
     SettingSpec("require_pin", _bool, "true or false"),
-    SettingSpec("pin_method", _choice("contact_pin", "one_time_code"), "contact_pin or one_time_code"),
+    SettingSpec("pin_method", _choice("contact_pin", "one_time_code", "date_of_birth"),
+                "contact_pin, one_time_code or date_of_birth"),
     SettingSpec("link_ttl_hours", _int_between(1, 90 * 24), "link lifetime in hours (1 to 2160)"),
+    SettingSpec("link_ttl_min_hours", _int_between(1, 90 * 24),
+                "shortest link lifetime a template may choose, in hours (1 to 2160)"),
+    SettingSpec("link_ttl_max_hours", _int_between(1, 90 * 24),
+                "longest link lifetime a template may choose, in hours (1 to 2160)"),
     SettingSpec("max_pin_attempts", _int_between(1, 20), "wrong PINs before a lock (1 to 20)"),
     SettingSpec("lockout_minutes", _int_between(1, 24 * 60), "minutes a lock lasts (1 to 1440)"),
     SettingSpec("portal_enabled", _bool, "true or false"),
@@ -193,6 +198,14 @@ SETTING_SPECS: dict[str, SettingSpec] = {s.key: s for s in [
     SettingSpec("session_idle_minutes", _int_between(5, 24 * 60), "console idle timeout in minutes"),
     SettingSpec("frequency_cap", _frequency_cap,
                 "broadcast and campaign messages per contact, e.g. 1/day,3/week (rolling); empty for none"),
+    SettingSpec("viewer_session_minutes", _int_between(1, 24 * 60),
+                "minutes a verified client stays verified while idle (1 to 1440)"),
+    SettingSpec("attachment_max_mb", _int_between(1, 50), "largest attachment in MB (1 to 50)"),
+    SettingSpec("client_attachments", _bool, "true or false: clients may attach files to replies"),
+    SettingSpec("notice_text_en", _text(500, allow_empty=True),
+                "the secure notice in English; {{ org_name }}, {{ first_name }} and {{ link }} (empty: built in)"),
+    SettingSpec("notice_text_es", _text(500, allow_empty=True),
+                "the secure notice in Spanish; {{ org_name }}, {{ first_name }} and {{ link }} (empty: built in)"),
     SettingSpec("sensitive_terms", _terms, "words that make a standard message look protected, comma-separated"),
 ]}
 
@@ -214,6 +227,12 @@ def check_combination(values: dict) -> None:
         raise InvalidSetting(
             "portal_enabled cannot be false while default_mode is secure: secure messages are read in the "
             "portal. Set default_mode to standard first (or together).")
+    low, high, ttl = values.get("link_ttl_min_hours"), values.get("link_ttl_max_hours"), values.get("link_ttl_hours")
+    if low is not None and high is not None and low > high:
+        raise InvalidSetting("link_ttl_min_hours cannot be more than link_ttl_max_hours.")
+    if ttl is not None and low is not None and high is not None and not low <= ttl <= high:
+        raise InvalidSetting(f"link_ttl_hours must lie between link_ttl_min_hours ({low}) and "
+                             f"link_ttl_max_hours ({high}).")
 
 
 def change_setting(actor: Actor, key: str, raw) -> tuple[object, object]:

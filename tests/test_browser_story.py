@@ -66,7 +66,10 @@ def test_staff_send_secure_client_reads_with_pin_and_replies_staff_see_it(live_s
     client.get_by_label("Your reply to Sealed demo clinic").fill("Thanks! Should I still come in on Friday?")
     client.get_by_role("button", name="Send reply").click()
     expect(client.get_by_text("Your reply was sent")).to_be_visible()
-    assert client_context.cookies() == []
+    # One cookie only: the verified session, scoped to the viewer, out of reach of scripts and other sites.
+    [cookie] = client_context.cookies()
+    assert (cookie["name"], cookie["path"], cookie["httpOnly"], cookie["sameSite"]) == (
+        "sealed_viewer", "/m/", True, "Strict")
 
     console.reload()
     thread = console.locator("ol.sealed-thread > li")

@@ -5,7 +5,8 @@ from flask import Flask
 
 from extensions import csrf
 
-from .views import bp
+from . import attachments, branding, thread, views  # noqa: F401 - their routes register on bp
+from .blueprint import bp
 
 
 def init_app(app: Flask) -> None:

@@ -1,122 +1,42 @@
-"""The client's pages: landing (GET), open with PIN or code (POST), send me a code, reply.
+"""The client's pages: landing (GET), open with PIN or code (POST), send me a code.
 
 A GET shows only a landing page: mail and SMS apps fetch links on their own to build previews,
-so nothing is consumed and nothing counts as viewed until the reader submits a form.
+so nothing is consumed and nothing counts as viewed until the reader submits a form — or the
+browser carries a live session cookie, which no link scanner has.
 """
 from __future__ import annotations
 
-import hashlib
 import re
-from datetime import datetime
 
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
-from flask_limiter.util import get_remote_address
+from flask import g, redirect, render_template, request, url_for
 
-from extensions import limiter
-from messaging import clock
 from messaging.client.access import (
-    MAX_REPLY_LENGTH,
     PinOutcome,
-    add_reply,
     attempts_left,
     check_code_attempt,
     check_pin_attempt,
     identity_method,
-    mark_viewed,
     note_link_opened,
     request_code,
     resolve_link,
 )
 from messaging.client.codes import CODE_LIFETIME, MAX_CODE_FAILURES, CodeRefused, code_route
+from messaging.client.sessions import start_session
 from messaging.db import db
-from messaging.errors import ValidationFailed
-from messaging.messages import message_content
 from messaging.models import Message
 from messaging.security.lockout import active_lock
-from messaging.security.tokens import make_view_grant, read_view_grant
 from messaging.settings import get_settings
 
-from .security import apply_security_headers
-
-URL_PREFIX = "/m"
-bp = Blueprint("viewer", __name__, url_prefix=URL_PREFIX, template_folder="templates",
-               static_folder="static", static_url_path="/_/static")
+from .blueprint import bp, post_limit, verify_limit
+from .pages import client_ip, minutes_from_now, not_found
+from .session_cookie import current_session, set_session_cookie
+from .thread import render_thread
 
 PIN_SHAPE = re.compile(r"^[0-9]{4,8}$")
 CODE_SHAPE = re.compile(r"^[0-9]{6}$")
-HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-DEFAULT_BRAND = "#1f5f8b"
 
 
-# --- plumbing: headers, rate limit, shared page context ---
-
-@bp.after_app_request
-def _viewer_headers(response: Response) -> Response:
-    # One hook for every response under /m/, including routing errors (404/405) that never reach
-    # the blueprint, so no viewer page can go out without its headers.
-    if request.blueprint == bp.name or request.path == URL_PREFIX or request.path.startswith(URL_PREFIX + "/"):
-        apply_security_headers(response)
-    return response
-
-
-def _post_limit() -> str:
-    return current_app.config["VIEWER_POST_LIMIT"]
-
-
-def _ip_and_token() -> str:
-    token = (request.view_args or {}).get("token", "")
-    return f"{get_remote_address()}|{hashlib.sha256(token.encode()).hexdigest()[:32]}"
-
-
-# Every POST that checks a secret or costs a send shares one budget per IP and link, on top of
-# the per-message attempt counter kept in the database.
-post_limit = limiter.shared_limit(_post_limit, scope="viewer-post", key_func=_ip_and_token, methods=["POST"])
-
-
-def _verify_limit() -> str:
-    return current_app.config["VIEWER_VERIFY_LIMIT"]
-
-
-def _checked_a_secret(_response: Response) -> bool:
-    return bool(g.get("checked_a_secret"))
-
-
-# PINs and codes checked per client address across every link: one address cannot spread its
-# guesses over many links. Only requests that really checked a secret are counted.
-verify_limit = limiter.shared_limit(_verify_limit, scope="viewer-verify", key_func=get_remote_address,
-                                    methods=["POST"], deduct_when=_checked_a_secret)
-
-
-def client_ip() -> str | None:
-    return request.remote_addr
-
-
-def human_time(moment: datetime) -> str:
-    """E.g. ``14:35 UTC on 3 March 2025`` (stored times are naive UTC)."""
-    return f"{moment:%H:%M} UTC on {moment.day} {moment:%B %Y}"
-
-
-def minutes_from_now(moment: datetime) -> int:
-    return max(1, round((moment - clock.utcnow()).total_seconds() / 60))
-
-
-@bp.app_template_filter("viewer_time")
-def _viewer_time(moment: datetime) -> str:
-    return human_time(moment)
-
-
-@bp.context_processor
-def _page_context() -> dict:
-    settings = get_settings()
-    return {"org_name": settings.org_name}
-
-
-def not_found() -> tuple[str, int]:
-    """The one page for a tampered, expired, revoked or unknown link: it must not say which."""
-    return render_template("viewer/not_found.html"), 404
-
-
-def _gate(message: Message, token: str, status: int = 200, **extra) -> tuple[str, int]:
+def gate(message: Message, token: str, status: int = 200, **extra) -> tuple[str, int]:
     """The landing page: what the reader must do next (open, enter PIN, get a code) or the lock."""
     method = identity_method(message)
     until = active_lock(message)
@@ -135,25 +55,6 @@ def _gate(message: Message, token: str, status: int = 200, **extra) -> tuple[str
     return render_template("viewer/landing.html", **context), status
 
 
-def _content(message: Message, token: str, grant: str, status: int = 200, **extra) -> tuple[str, int]:
-    subject, body = message_content(message)
-    context = {"token": token, "grant": grant, "subject": subject, "body": body,
-               "sent_at": message.created_at, "replies_allowed": get_settings().replies_allowed,
-               "max_reply": MAX_REPLY_LENGTH, "reply_text": "", "reply_error": None, "reply_sent": False}
-    context.update(extra)
-    return render_template("viewer/content.html", **context), status
-
-
-def _notice(title: str, text: str, status: int, token: str | None = None) -> tuple[str, int]:
-    return render_template("viewer/notice.html", title=title, text=text, token=token), status
-
-
-@bp.errorhandler(429)
-def _too_many(_error):
-    return _notice("Please wait a moment",
-                   "There were too many attempts from this device. Wait a minute, then try again.", 429)
-
-
 # --- pages ---
 
 @bp.get("/<token>")
@@ -161,9 +62,12 @@ def landing(token: str):
     message = resolve_link(token)
     if message is None:
         return not_found()
+    session = current_session(message.contact_id)
+    if session is not None:  # a verified browser, not a link scanner: the thread at once
+        return render_thread(message, session, token)
     note_link_opened(message, client_ip())
     db.session.commit()
-    return _gate(message, token)
+    return gate(message, token)
 
 
 @bp.post("/<token>")
@@ -174,16 +78,19 @@ def open_message(token: str):
     if message is None:
         return not_found()
     method = identity_method(message)
-    if method is not None:
+    if method is not None and current_session(message.contact_id) is None:
         outcome = _prove(message, method)
         if not isinstance(outcome, PinOutcome):
-            return _gate(message, token, 422, error=outcome)
+            return gate(message, token, 422, error=outcome)
         db.session.commit()
         if not outcome.ok:
             return _refused(message, token, outcome)
-    mark_viewed(message, client_ip())
-    db.session.commit()
-    return _content(message, token, make_view_grant(message.public_id, message.token_version))
+    session = current_session(message.contact_id)
+    raw = None
+    if session is None:
+        raw, session = start_session(message.contact, message, client_ip())
+    response = render_thread(message, session, token)
+    return set_session_cookie(response, raw) if raw else response
 
 
 def _prove(message: Message, method: str) -> PinOutcome | str:
@@ -203,12 +110,12 @@ def _prove(message: Message, method: str) -> PinOutcome | str:
 def _refused(message: Message, token: str, outcome: PinOutcome) -> tuple[str, int]:
     by_code = "code" in request.form or identity_method(message) == "one_time_code"
     if outcome.code_refused == "no_code":
-        return _gate(message, token, 403, error="This code is no longer valid. Ask for a new code.")
+        return gate(message, token, 403, error="This code is no longer valid. Ask for a new code.")
     if outcome.code_refused == "spent" or (by_code and outcome.attempts_left == 0):
-        return _gate(message, token, 403, error="This code has had too many wrong answers. "
+        return gate(message, token, 403, error="This code has had too many wrong answers. "
                                                 "Ask for a new code.")
     if outcome.locked_until is not None:
-        return _gate(message, token, 423)
+        return gate(message, token, 423)
     left = outcome.attempts_left
     if by_code:
         what = "That code is not right."
@@ -216,7 +123,7 @@ def _refused(message: Message, token: str, outcome: PinOutcome) -> tuple[str, in
     else:
         what = "That PIN is not right."
         rest = f"{left} attempt{'s' if left != 1 else ''} left before the message locks."
-    return _gate(message, token, 403, error=f"{what} {rest}")
+    return gate(message, token, 403, error=f"{what} {rest}")
 
 
 @bp.post("/<token>/code")
@@ -230,36 +137,9 @@ def send_code(token: str):
     except CodeRefused as refused:
         db.session.rollback()
         status = {"too_soon": 429, "too_many": 429, "locked": 423}.get(refused.code, 409)
-        return _gate(message, token, status, error=refused.message)
+        return gate(message, token, status, error=refused.message)
     db.session.commit()
-    return _gate(message, token, code_sent=issued)
-
-
-@bp.post("/<token>/reply")
-@post_limit
-def reply(token: str):
-    message = resolve_link(token)
-    if message is None:
-        return not_found()
-    if active_lock(message) is not None:
-        # A lock hides the content on every path, a re-read through the reply form included.
-        return _gate(message, token, 423)
-    if not get_settings().replies_allowed:
-        return _notice("Replies are turned off", "This message cannot be answered here. "
-                       "Please contact the sender another way.", 403, token)
-    grant = request.form.get("grant", "")
-    if not read_view_grant(grant, message.public_id, message.token_version):
-        return _notice("Please open the message again",
-                       "For your privacy, a reply must be sent within 30 minutes of opening the message.",
-                       403, token)
-    text = request.form.get("body", "")
-    try:
-        add_reply(message, text, client_ip())
-    except ValidationFailed as invalid:
-        db.session.rollback()
-        return _content(message, token, grant, 422, reply_text=text, reply_error=invalid.message)
-    db.session.commit()
-    return _content(message, token, grant, reply_sent=True)
+    return gate(message, token, code_sent=issued)
 
 
 @bp.get("/<token>/code")
@@ -267,21 +147,3 @@ def reply(token: str):
 def back_to_landing(token: str):
     # A reload or a bookmark of a form's address: go back to the start rather than show an error.
     return redirect(url_for("viewer.landing", token=token), code=303)
-
-
-@bp.get("/_/theme.css")
-def theme():
-    """The brand colour as a stylesheet, so no page needs an inline style."""
-    brand = get_settings().brand_color or DEFAULT_BRAND
-    if not HEX_COLOUR.match(brand):
-        brand = DEFAULT_BRAND
-    css = f":root {{ --brand: {brand}; --brand-text: {_text_on(brand)}; }}\n"
-    return Response(css, mimetype="text/css")
-
-
-def _text_on(colour: str) -> str:
-    """Black or white, whichever reads better on ``colour`` (WCAG relative luminance)."""
-    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-    return "#111111" if luminance > 0.179 else "#ffffff"

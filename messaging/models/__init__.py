@@ -37,7 +37,7 @@ from messaging.models.choices import (
 )
 from messaging.models.defaults import new_public_id
 from messaging.models.delivery import Delivery, OutboxEntry
-from messaging.models.message import Message, MessageEvent, OneTimeCode
+from messaging.models.message import Attachment, Message, MessageEvent, OneTimeCode, ViewerSession
 from messaging.models.organisation import DEFAULT_SENSITIVE_TERMS, Settings, Situation, Template
 from messaging.models.outreach import (
     AUDIENCE_OUTCOMES,
@@ -62,8 +62,8 @@ __all__ = [
     "Segment",
     "CHANNELS", "DEFAULT_SENSITIVE_TERMS", "DELIVERY_STATUSES", "EVENT_KINDS", "LEVEL_MODES", "MESSAGE_STATUSES",
     "MODES", "RECOMMENDATIONS", "ROLES",
-    "ApiKey", "AuditEntry", "Contact", "Delivery", "Message", "MessageEvent", "OneTimeCode", "OutboxEntry",
-    "Settings", "Situation", "Template", "User",
+    "ApiKey", "Attachment", "AuditEntry", "Contact", "Delivery", "Message", "MessageEvent", "OneTimeCode",
+    "OutboxEntry", "Settings", "Situation", "Template", "User", "ViewerSession",
     "new_public_id",
     "AUDIENCE_OUTCOMES", "BROADCAST_STATUSES", "CAMPAIGN_STATUSES", "ENROLMENT_STATES", "EXIT_REASONS", "EXIT_RULES",
     "STEP_RUN_OUTCOMES", "Broadcast", "BroadcastRecipient", "Campaign", "CampaignEnrolment", "CampaignStep",

@@ -17,4 +17,5 @@ MESSAGE_STATUSES = ("queued", "sent", "delivered", "failed", "suppressed", "sche
 DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "suppressed", "cancelled", "paused")
 EVENT_KINDS = ("queued", "sent", "delivered", "failed", "link_opened", "pin_failed", "locked", "verified",
                "viewed", "replied", "revoked", "expired", "suppressed", "cancelled", "code_sent",
-               "renotified", "content_opened")
+               "renotified", "content_opened", "link_requested", "reissued", "attachment_downloaded",
+               "signed_out")

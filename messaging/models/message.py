@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from messaging.db import db
@@ -63,6 +63,13 @@ class Message(db.Model):
     # A broadcast's or a campaign step's message: at most one per contact (NULLs never collide).
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id"))
     campaign_step_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_step.id"))
+    # The link dies at the first view (expires_at is moved to that moment).
+    expire_after_view: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Set when something needs staff's attention: a client's reply, or a client asking for a new
+    # link; cleared when staff open the conversation. The console's unread count reads it.
+    staff_unread_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The last time the client asked for a new link from an expired, revoked or locked page.
+    link_requested_at: Mapped[datetime | None]
 
     contact: Mapped[Contact] = relationship()
     template: Mapped[Template | None] = relationship()
@@ -109,3 +116,42 @@ class OneTimeCode(db.Model):
     used_at: Mapped[datetime | None]
     # Wrong answers claimed against this code (claimed before the check, so parallel guesses count).
     failures: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class Attachment(db.Model):
+    """A file attached to a secure message (by staff) or to a client's reply, sealed with the message's key."""
+
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    # Detected from the content, never from the name or the declared type.
+    media_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int]
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(8), default="staff")  # staff or client
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    message: Mapped[Message] = relationship()
+
+
+class ViewerSession(db.Model):
+    """A verified client's session on the viewer: one cookie, bound to one contact, idle-limited.
+
+    Only a hash of the cookie's value is stored. Ended by "Sign out", by staff, or by a PIN lock
+    on the contact; otherwise it lapses ``viewer_session_minutes`` after ``last_seen_at``.
+    """
+
+    __tablename__ = "viewer_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))  # the link it was verified on
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=now)
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(32))  # signed_out, revoked, locked
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+
+    contact: Mapped[Contact] = relationship()

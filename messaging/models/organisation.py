@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from messaging.db import db
@@ -40,6 +40,17 @@ class Settings(db.Model):
     session_idle_minutes: Mapped[int] = mapped_column(default=30)
     # Broadcast and campaign messages one contact may get, e.g. "1/day,3/week"; empty for no cap.
     frequency_cap: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # The client's side: how long a verified client stays verified, link lifetimes, attachments,
+    # the notice text per language (empty = the built-in text) and the logo shown on client pages.
+    viewer_session_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    link_ttl_min_hours: Mapped[int] = mapped_column(default=1, server_default="1")
+    link_ttl_max_hours: Mapped[int] = mapped_column(default=90 * 24, server_default="2160")
+    attachment_max_mb: Mapped[int] = mapped_column(default=10, server_default="10")
+    client_attachments: Mapped[bool] = mapped_column(default=False, server_default=false())
+    notice_text_en: Mapped[str] = mapped_column(Text, default="", server_default="")
+    notice_text_es: Mapped[str] = mapped_column(Text, default="", server_default="")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_media_type: Mapped[str | None] = mapped_column(String(32))
     # Words the content check looks for in standard messages (comma or newline separated).
     sensitive_terms: Mapped[str] = mapped_column(Text, default=DEFAULT_SENSITIVE_TERMS)
     help_text: Mapped[str] = mapped_column(
@@ -76,6 +87,9 @@ class Template(db.Model):
     mode: Mapped[str] = mapped_column(String(16), default="inherit")
     require_pin: Mapped[str] = mapped_column(String(16), default="inherit")
     notification_text: Mapped[str | None] = mapped_column(Text)
+    # Within the organisation's link_ttl_min_hours..link_ttl_max_hours; None = link_ttl_hours.
+    link_ttl_hours: Mapped[int | None]
+    expire_after_view: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
 
