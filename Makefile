@@ -6,15 +6,29 @@ FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint chromium bench clean outbox
+.PHONY: setup run test lint chromium axe wrk bench clean outbox translations
 
-setup: $(STAMP)
+# The client's languages: each catalog (.po, committed) compiles to its .mo (generated, git-ignored),
+# again whenever the catalog changes.
+CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+
+setup: $(STAMP) $(COMPILED)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -d translations -l $* -i $< -o $@
+
+# Refresh the catalogs from the source (viewer, client texts), then translate every new msgid.
+translations: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k lazy_gettext --no-location \
+	  --sort-output --project Sealed -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 run: setup
 	SCHEDULER_ENABLED=0 $(FLASK) db upgrade
@@ -48,14 +62,36 @@ chromium:
 	  || { echo "make chromium: $(APT_GET) could not install chromium" >&2; exit 1; }; \
 	[ -x "$(CHROMIUM)" ] || echo "make chromium: chromium is installed but $(CHROMIUM) is still missing: $(SKIP_BROWSER)."
 
-test: setup chromium
+# axe-core from the npm registry (pinned in package.json / package-lock.json) for the browser tests'
+# accessibility checks. Without npm, say so and go on: those checks then skip with the reason.
+AXE := node_modules/axe-core/axe.min.js
+
+axe:
+	@[ -f "$(AXE)" ] && exit 0; \
+	if ! command -v npm >/dev/null 2>&1; then \
+	  echo "make axe: npm is missing, so axe-core cannot be installed: the accessibility checks will skip (CI runs them)."; \
+	  exit 0; fi; \
+	npm ci --no-audit --no-fund
+
+test: setup chromium axe
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
 
-bench: setup
+# Debian's wrk for bench/viewer.py, installed like chromium; without it the bench uses its Python load generator.
+wrk:
+	@command -v wrk >/dev/null 2>&1 && exit 0; \
+	if ! command -v $(APT_GET) >/dev/null 2>&1; then echo "make wrk: no $(APT_GET): bench/viewer.py uses its Python load generator."; exit 0; fi; \
+	if [ "$$(id -u 2>/dev/null)" = 0 ]; then as_root=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root="sudo -n"; \
+	else echo "make wrk: installing wrk needs root or sudo without a password: bench/viewer.py uses its Python load generator."; exit 0; fi; \
+	echo "make wrk: installing Debian's wrk for the viewer benchmark"; \
+	$$as_root $(APT_GET) update -qq && $$as_root env DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq wrk >/dev/null \
+	  || { echo "make wrk: $(APT_GET) could not install wrk" >&2; exit 1; }
+
+bench: setup wrk
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/viewer.py
 

@@ -10,7 +10,18 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from extensions import csrf, limiter
 
-from . import broadcasts, campaigns, contact_bulk, contacts, errors, messages, openapi, segments, templates  # noqa: F401 - importing registers the operations
+from . import (  # noqa: F401 - importing registers the operations
+    broadcasts,
+    campaigns,
+    contact_bulk,
+    contacts,
+    errors,
+    message_links,
+    messages,
+    openapi,
+    segments,
+    templates,
+)
 from .auth import rate_limit_key
 from .registry import bp
 

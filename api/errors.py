@@ -5,6 +5,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, default_exceptions
 
+from messaging.attachments.errors import TooLarge, UnsupportedMedia
 from messaging.db import db
 from messaging.errors import Conflict, NotFound, SealedError, ValidationFailed
 
@@ -38,6 +39,10 @@ def status_for(exc: SealedError) -> int:
         return 422
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(exc, UnsupportedMedia):
+        return 415
+    if isinstance(exc, TooLarge):
+        return 413
     if isinstance(exc, Conflict):  # PolicyRefused is a Conflict too
         return 409
     return 400

@@ -24,9 +24,11 @@ ERROR_RESPONSES = {
     401: ("Unauthorized", "No API key, or one that is not valid or has been revoked."),
     403: ("Forbidden", "The operation needs an admin key."),
     404: ("NotFound", "No such record."),
+    413: ("TooLarge", "The body, or one uploaded file, is over its limit (`too_large`)."),
+    415: ("UnsupportedMedia", "An uploaded file's content is not an accepted type (`unsupported_media_type`)."),
     409: ("Conflict", "Refused in the current state: `portal_disabled` (secure messages need the client "
                       "portal), `blocked_by_policy` (recommendation policy `block`), `not_revocable`, "
-                      "`invalid_state` (a broadcast or campaign move its status does not allow)."),
+                      "`not_reissuable`, `invalid_state` (a broadcast or campaign move its status does not allow)."),
     422: ("Invalid", "Invalid input; `error.fields` says what is wrong with each field."),
     429: ("RateLimited", "Too many requests for this key (or address)."),
 }
@@ -66,7 +68,19 @@ def _json_content(schema: dict) -> dict:
     return {"application/json": {"schema": schema}}
 
 
-def _operation_object(op: Operation, parameters: list[dict], refs: dict) -> dict:
+def _multipart_content(op: Operation, refs: dict, definitions: dict) -> dict:
+    """The request model's own fields as form fields, plus the uploads: one schema, so a validator sees both."""
+    model = definitions[refs[(op.request, "validation")]["$ref"].rsplit("/", 1)[-1]]
+    properties = {**model.get("properties", {}), op.files_field: {
+        "type": "array", "description": "One or more files, each a part of this name; typed by content.",
+        "items": {"type": "string", "contentMediaType": "application/octet-stream"}}}
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if model.get("required"):
+        schema["required"] = model["required"]
+    return {"multipart/form-data": {"schema": schema}}
+
+
+def _operation_object(op: Operation, parameters: list[dict], refs: dict, definitions: dict) -> dict:
     responses: dict[str, dict] = {}
     if op.response is None:
         responses[str(op.status)] = {"description": "Done; no content."}
@@ -88,7 +102,10 @@ def _operation_object(op: Operation, parameters: list[dict], refs: dict) -> dict
     if parameters:
         document["parameters"] = parameters
     if op.request is not None:
-        document["requestBody"] = {"required": True, "content": _json_content(refs[(op.request, "validation")])}
+        content = _json_content(refs[(op.request, "validation")])
+        if op.files_field is not None:
+            content.update(_multipart_content(op, refs, definitions))
+        document["requestBody"] = {"required": True, "content": content}
     if op.role is None:
         document["security"] = []
     elif op.role == "admin":
@@ -112,7 +129,7 @@ def build_document(app: Flask) -> dict:
     paths: dict[str, dict] = {}
     for op, rule in sorted(found, key=lambda pair: pair[1].rule):
         path, parameters = _openapi_path(rule.rule)
-        paths.setdefault(path, {})[op.method.lower()] = _operation_object(op, parameters, refs)
+        paths.setdefault(path, {})[op.method.lower()] = _operation_object(op, parameters, refs, definitions)
 
     error_ref = refs[(ErrorOut, "serialization")]
     return {

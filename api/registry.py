@@ -39,6 +39,7 @@ class Operation:
     response: type[BaseModel] | None
     role: str | None  # None: public; "any": any key; "admin": admin keys only
     errors: tuple[int, ...]
+    files_field: str | None = None  # also accepts multipart/form-data: the body's fields plus these files
 
 
 OPERATIONS: dict[str, Operation] = {}
@@ -46,28 +47,39 @@ OPERATIONS: dict[str, Operation] = {}
 
 def operation(rule: str, method: str, *, summary: str, tag: str, status: int = 200,
               request_body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
-              role: str | None = "any", errors: tuple[int, ...] = (), max_body_bytes: int | None = None) -> Callable:
+              role: str | None = "any", errors: tuple[int, ...] = (),
+              max_body_bytes: int | Callable[[], int | None] | None = None, files_field: str | None = None) -> Callable:
     """Register a view. It receives path arguments, plus ``body`` (the validated request model) when
     ``request_body`` is given, and returns an instance of ``response`` (or None for 204).
 
     ``max_body_bytes`` replaces the app's ``MAX_CONTENT_LENGTH`` for this operation (e.g. an upload);
-    a larger body is answered 413 before it is read."""
+    a larger body is answered 413 before it is read. A callable is asked per request (None: the app's).
+
+    ``files_field`` makes the operation accept multipart/form-data as well as JSON: the request
+    model's fields as form fields, and the uploads of that name passed to the view as a list
+    (empty for a JSON body) under that keyword."""
 
     def wrap(func: Callable) -> Callable:
         op = Operation(endpoint=f"{bp.name}.{func.__name__}", rule=rule, method=method.upper(), summary=summary,
                        description=inspect.getdoc(func) or "", tag=tag, status=status, request=request_body,
-                       response=response, role=role, errors=errors)
+                       response=response, role=role, errors=errors, files_field=files_field)
         if op.endpoint in OPERATIONS:
             raise RuntimeError(f"{op.endpoint} is declared twice")
         OPERATIONS[op.endpoint] = op
 
         @wraps(func)
         def view(**path_args) -> Response | tuple:
-            if max_body_bytes is not None:
-                request.max_content_length = max_body_bytes
+            limit = max_body_bytes() if callable(max_body_bytes) else max_body_bytes
+            if limit is not None:
+                request.max_content_length = limit
             if op.role is not None:
                 require_key(op.role)
-            if op.request is not None:
+            if op.files_field is not None:
+                path_args[op.files_field] = []
+            if op.request is not None and op.files_field is not None and is_multipart():
+                path_args["body"] = validate_fields(op.request, form_fields(op.files_field))
+                path_args[op.files_field] = request.files.getlist(op.files_field)
+            elif op.request is not None:
                 path_args["body"] = parse_body(op.request)
             result = func(**path_args)
             if op.response is None:
@@ -89,7 +101,24 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
 
     Only input errors become 422s: a response that fails its own schema is a bug and stays a 500.
     """
-    data = json_object()
+    return validate_fields(model, json_object())
+
+
+def is_multipart() -> bool:
+    return request.mimetype == "multipart/form-data"
+
+
+def form_fields(files_field: str) -> dict:
+    """A multipart body's text fields (the first value of each); a field left empty counts as not given."""
+    form = request.form  # parsing the body here makes an over-limit upload a 413 before anything runs
+    if files_field in form:
+        raise ApiError(422, "invalid", f"The request is not valid: {files_field} must be files, not text.",
+                       {files_field: "must be files, not text"})
+    return {name: value for name, value in form.items() if value != ""}
+
+
+def validate_fields(model: type[BaseModel], data: dict) -> BaseModel:
+    """``data`` validated against ``model``; a 422 naming each bad field otherwise."""
     refused = {name: problem for name, problem in ((name, _text_problem(value)) for name, value in data.items())
                if problem}
     if refused:

@@ -367,6 +367,8 @@ class MessageIn(Body):
                                                      "without one is taken as UTC. Past or absent: send now.")
     override_reason: str | None = Field(None, description="Admin keys only: the audited reason to send a message "
                                                           "that the recommendation policy blocks.")
+    expire_after_view: bool | None = Field(None, description="Secure messages: the link dies once the client has "
+                                                             "read the message. Absent or null: the template's choice.")
 
 
 class WarningOut(BaseModel):
@@ -385,6 +387,15 @@ class EventOut(Out):
 
 MODE = Literal[MODES]
 LEVEL = Literal[LEVELS]
+
+
+class AttachmentOut(BaseModel):
+    """A file on a secure message; its type was read from its content."""
+
+    id: str = Field(description="The attachment's public id.")
+    filename: str
+    media_type: str = Field(description="Detected from the content, e.g. application/pdf.")
+    size_bytes: int
 
 
 class MessageOut(Out):
@@ -412,6 +423,7 @@ class MessageOut(Out):
     revoked_at: UtcDateTime | None
     locked_until: UtcDateTime | None = Field(description="Set while wrong PINs keep the message locked.")
     events: list[EventOut] = Field(description="Every step of the message's life, oldest first.")
+    attachments: list[AttachmentOut] = Field(default_factory=list, description="Files on a secure message.")
 
 
 class PreviewOut(BaseModel):
@@ -476,6 +488,10 @@ class TemplateIn(Body):
                                                             "use only org_name and first_name.")
     override_reason: str | None = Field(None, description="Needed when policy `block` refuses a mode that "
                                                           "contradicts the situation's recommendation.")
+    link_ttl_hours: int | None = Field(None, description="How long a secure link from this template works, within "
+                                                         "the organisation's link_ttl_min_hours..link_ttl_max_hours; "
+                                                         "null: the organisation's link_ttl_hours.")
+    expire_after_view: bool = Field(False, description="The link dies once the client has read the message.")
 
 
 class TemplateOut(Out):
@@ -491,6 +507,8 @@ class TemplateOut(Out):
     mode: Literal[LEVEL_MODES]
     require_pin: TemplatePinOut
     notification_text: str | None
+    link_ttl_hours: int | None = None
+    expire_after_view: bool = False
     created_at: UtcDateTime
     updated_at: UtcDateTime
     warnings: list[WarningOut] = Field(default_factory=list, description="Set when the template was saved "

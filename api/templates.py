@@ -17,6 +17,7 @@ def template_out(template: Template, warnings: list[PolicyWarning] = ()) -> Temp
         id=template.id, name=template.name, slug=template.slug, channel=template.channel, subject=template.subject,
         body=template.body, situation=template.situation.key if template.situation else None, mode=template.mode,
         require_pin=template.require_pin, notification_text=template.notification_text,
+        link_ttl_hours=template.link_ttl_hours, expire_after_view=template.expire_after_view,
         created_at=template.created_at, updated_at=template.updated_at,
         warnings=[WarningOut(**w.as_dict()) for w in warnings])
 

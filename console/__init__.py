@@ -14,6 +14,7 @@ from flask_admin.theme import Bootstrap4Theme
 from . import (
     account,
     api_keys,
+    attachments,
     audit_log,
     auth,
     broadcasts,
@@ -40,7 +41,7 @@ from .base import HomeView, init_input_guards
 # matrix, Deliveries), Admin last.
 # The account page is reached from the menu bar, not the menu.
 AREAS = (conversations, compose, contacts, segments, imports, broadcasts, campaigns, messages, template_views, matrix,
-         deliveries, users, api_keys, settings_views, audit_log, account)
+         deliveries, users, api_keys, settings_views, audit_log, account, attachments)
 STATIC_FOLDER = Path(__file__).resolve().parent / "static"
 
 

@@ -29,10 +29,12 @@ from messaging.models import CHANNELS, Contact, Message, Situation, Template
 from messaging.policy.decision import Decision
 from messaging.settings import get_settings
 
+from .attachments import attach_uploads
 from .base import SecureView, current_actor
 from .core_calls import run_core
 from .formatting import format_time, parse_send_at
 from .lookup import get_by_id
+from .secure_reply import needs_standard_confirmation, preset_secure, wants_send
 
 CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail", "voice": "Voice", "web": "Secure portal"}
 RECOMMENDATION_LABELS = {
@@ -67,6 +69,7 @@ class ComposeInput:
     secure: bool = False
     secure_touched: bool = False
     override_reason: str = ""
+    confirm_standard: bool = False  # ask before answering a secure reply in plain text
 
     @classmethod
     def from_form(cls, form) -> ComposeInput:
@@ -247,7 +250,8 @@ class ComposeView(SecureView):
         settings = get_settings()
         actor = current_actor()
         if request.method == "GET":
-            form = ComposeInput.for_contact(get_by_id(Contact, request.args.get("contact_id", "")))
+            contact = get_by_id(Contact, request.args.get("contact_id", ""))
+            form = preset_secure(ComposeInput.for_contact(contact), contact, asked=request.args.get("secure") == "1")
             message_request, _ = build_request(form, settings.portal_enabled)
             panel = build_panel(form, message_request, actor.is_admin, settings.portal_enabled)
             return self._page(form, panel, {})
@@ -255,11 +259,15 @@ class ComposeView(SecureView):
         form = ComposeInput.from_form(request.form)
         message_request, errors = build_request(form, settings.portal_enabled)
         refusal, status = None, 200
-        if request.form.get("action") == "send":
+        form.confirm_standard = not errors and needs_standard_confirmation(message_request, request.form)
+        if form.confirm_standard:
+            status = 409  # nothing sent: standard in answer to a secure reply must be confirmed
+        elif wants_send(request.form):
             status = 422
             if message_request is not None and not errors:
                 with run_core(flash_error=False) as call:
                     message = send_message(message_request, actor)
+                    attach_uploads(message, request.files.getlist("files"))
                 if not call.failed:
                     text, category = sent_notice(message)
                     flash(text, category)

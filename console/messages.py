@@ -1,21 +1,25 @@
 """Messages: their metadata and events, never their content unless someone opens it (audited)."""
 from __future__ import annotations
 
-from flask import make_response, request, url_for
+from flask import flash, make_response, redirect, request, url_for
 from flask_admin import Admin, expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
+from messaging import clock
+from messaging.client.lifetime import reissue_message, reissue_problem
 from messaging.db import db
 from messaging.message_reading import decision_reason, open_message_content
+from messaging.messages import revoke_message
 from messaging.models import CHANNELS, MESSAGE_STATUSES, MODES, Message
 from messaging.security.lockout import active_lock
 
 from .base import SecureModelView, current_actor
+from .core_calls import run_core
 from .formatting import format_time
 from .lookup import get_or_404
-from .widgets import link
+from .widgets import confirm_page, link
 
 
 class MessageView(SecureModelView):
@@ -27,12 +31,14 @@ class MessageView(SecureModelView):
     column_details_list = ("public_id", "contact", "direction", "channel", "mode", "decided_by", "require_pin",
                            "pin_method", "situation", "recommendation", "template", "warnings", "override_reason",
                            "status", "suppressed_reason", "created_by", "created_at", "send_at", "expires_at",
-                           "viewed_at", "revoked_at", "pin_failures", "locked_until", "notices_sent",
-                           "unread_flagged_at")
+                           "viewed_at", "revoked_at", "expire_after_view", "link_requested_at", "pin_failures",
+                           "locked_until", "notices_sent", "unread_flagged_at")
     column_labels = {"created_at": "Created", "decided_by": "Decision", "viewed_at": "Viewed",
                      "locked_until": "Locked", "unread_flagged_at": "Unread", "public_id": "Public id",
                      "require_pin": "PIN required", "pin_method": "PIN method", "created_by": "Sent by",
                      "send_at": "Send at", "expires_at": "Link expires", "revoked_at": "Revoked",
+                     "expire_after_view": "Expires after first view",
+                     "link_requested_at": "Client asked for a new link",
                      "pin_failures": "Wrong PINs", "notices_sent": "Notices sent",
                      "suppressed_reason": "Suppressed because", "override_reason": "Override reason",
                      "contact.first_name": "contact's first name", "contact.last_name": "last name"}
@@ -90,6 +96,55 @@ class MessageView(SecureModelView):
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    def _back(self, message: Message) -> str:
+        # Only a console path: the form names where it was posted from, never another site.
+        target = request.values.get("next", "")
+        if target.startswith(self.admin.url + "/") and not target.startswith("//"):
+            return target
+        return self.get_url(".details_view", id=message.id)
+
+    @expose("/revoke/", methods=("GET", "POST"))
+    def revoke_view(self):
+        """Revoke asks first (a page that works without JavaScript); the POST kills the link at once."""
+        message = get_or_404(Message, request.args.get("id"))
+        back = self._back(message)
+        if request.method == "GET":
+            return confirm_page(
+                self, "Revoke message", f"Revoke this message to {message.contact.full_name}? Its link stops "
+                "working at once, even on a page the client has open, and anything not yet sent is cancelled. "
+                "You can re-issue a fresh link later.", self.get_url(".revoke_view", id=message.id, next=back),
+                "Revoke", back)
+        with run_core() as call:
+            revoke_message(message, current_actor())
+        if not call.failed:
+            flash(f"Revoked: the link of this message to {message.contact.full_name} no longer works.", "success")
+        return redirect(back)
+
+    @expose("/reissue/", methods=("POST",))
+    def reissue_view(self):
+        """A fresh link for the message; the old one stays dead. The new notice goes out with the next pass."""
+        message = get_or_404(Message, request.args.get("id"))
+        back = self._back(message)
+        with run_core() as call:
+            reissue_message(message, current_actor())
+        if not call.failed:
+            flash(f"A new link is on its way to {message.contact.full_name}; it works until "
+                  f"{format_time(message.expires_at)}. The old link no longer works.", "success")
+        return redirect(back)
+
+
+def link_actions(message: Message, now=None) -> dict:
+    """Which link buttons an outbound secure message offers: revoke a live link, re-issue a dead or requested one."""
+    now = now or clock.utcnow()
+    if message.direction != "out" or message.mode != "secure":
+        return {}
+    dead = message.revoked_at is not None or (message.expires_at is not None and message.expires_at <= now)
+    live = not dead and message.status not in ("cancelled", "suppressed", "revoked")
+    reissue = reissue_problem(message) is None and (dead or message.link_requested_at is not None)
+    return {"revoke": live, "reissue": reissue, "dead": dead}
+
 
 def register(admin: Admin) -> None:
     admin.add_view(MessageView(Message, db, name="Messages", endpoint="messages", url="messages"))
+    if admin.app is not None:
+        admin.app.add_template_global(link_actions, "message_link_actions")

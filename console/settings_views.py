@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from flask import flash, redirect, request, url_for
 from flask_admin import Admin, expose
 
+from messaging.logo import MAX_LOGO_BYTES, remove_logo, set_logo
+from messaging.rendering.outgoing import notice_problem
 from messaging.setting_changes import OVERRIDABLE_DEFAULTS, change_settings, templates_overriding
-from messaging.settings import SETTING_SPECS, settings_as_dict
+from messaging.settings import SETTING_SPECS, get_settings, settings_as_dict
 
 from .base import ADMIN_CATEGORY, SecureView, current_actor
 from .core_calls import run_core
@@ -21,6 +23,7 @@ LABELS = {
     "quiet_hours": "Quiet hours", "timezone": "Time zone", "retention_days": "Keep content (days)",
     "session_idle_minutes": "Console idle timeout (minutes)", "sensitive_terms": "Words that look protected",
     "frequency_cap": "Frequency cap (broadcasts and campaigns)",
+    "notice_text_en": "Notice text (English)", "notice_text_es": "Notice text (Spanish)",
 }
 
 # Widgets only; the values each key accepts are decided by the core's parser, which reports errors.
@@ -43,6 +46,8 @@ SECTIONS = [
                             "portal_enabled", "replies_allowed", "sensitive_terms")),
     ("Links and PINs", ("link_ttl_hours", "max_pin_attempts", "lockout_minutes")),
     ("Delivery", ("renotify_hours", "quiet_hours", "frequency_cap")),
+    # Each contact gets the one of their language; a template's own notification text wins over both.
+    ("Notice to clients", ("notice_text_en", "notice_text_es")),
     ("Data and sessions", ("retention_days", "session_idle_minutes")),
 ]
 
@@ -93,21 +98,51 @@ class SettingsView(SecureView):
         status = 200
         if request.method == "POST":
             raw = {key: request.form[key] for key in SETTING_SPECS if key in request.form}
+            # A notice text is a template: refuse a broken one here rather than fall back at send time.
+            problems = {key: problem for key in ("notice_text_en", "notice_text_es")
+                        if raw.get(key) and (problem := notice_problem(raw[key]))}
             with run_core() as call:
-                changes = change_settings(current_actor(), raw)
-            if not call.failed:
+                changes = {} if problems else change_settings(current_actor(), raw)
+            if not call.failed and not problems:
                 if changes:
                     flash("Saved: " + ", ".join(LABELS.get(k, k) for k in changes) + ".", "success")
                 else:
                     flash("Nothing changed.", "info")
                 return redirect(self.get_url(".index"))
-            errors = call.fields
+            errors = {**call.fields, **problems}
             values.update(raw)  # keep what the admin typed, right or wrong
             status = 422
         overrides = {key: [(t, url_for("templates.edit_view", id=t.id)) for t in templates_overriding(key)]
                      for key in OVERRIDABLE_DEFAULTS}
         return self.render("console/settings_form.html", sections=build_sections(values, current, errors),
-                           overrides=overrides, errors=errors), status
+                           overrides=overrides, errors=errors, logo=logo_state()), status
+
+    @expose("/logo", methods=("POST",))
+    def upload_logo(self):
+        upload = request.files.get("logo")
+        with run_core() as call:
+            set_logo(current_actor(), upload.read(MAX_LOGO_BYTES + 1) if upload else b"")
+        if not call.failed:
+            flash("Saved: logo.", "success")
+        return redirect(self.get_url(".index") + "#logo")
+
+    @expose("/logo/remove", methods=("POST",))
+    def delete_logo(self):
+        if request.form.get("confirm") != "yes":
+            flash("The logo was kept: tick the box to confirm its removal.", "warning")
+            return redirect(self.get_url(".index") + "#logo")
+        with run_core() as call:
+            removed = remove_logo(current_actor())
+        if not call.failed:
+            flash("Removed: logo." if removed else "There was no logo to remove.", "success" if removed else "info")
+        return redirect(self.get_url(".index") + "#logo")
+
+
+def logo_state() -> dict:
+    """What the Settings page says about the logo: whether there is one, its type and size."""
+    settings = get_settings()
+    return {"present": settings.logo is not None, "media_type": settings.logo_media_type,
+            "kb": round(len(settings.logo) / 1024, 1) if settings.logo else 0, "max_kb": MAX_LOGO_BYTES // 1024}
 
 
 def register(admin: Admin) -> None:

@@ -14,8 +14,10 @@ from flask_login import current_user
 from messaging.db import db
 from messaging.errors import PolicyRefused, ValidationFailed
 from messaging.models import CHANNELS, Situation, Template
+from messaging.policy.link_lifetime import link_lifetime_hours
 from messaging.policy.template_checks import BODY_FIELDS, FIELDS, SAMPLE_FORM, sample_render
 from messaging.policy.templates import (
+    LIFETIME_FIELDS,
     delete_template,
     message_counts,
     save_template,
@@ -72,7 +74,8 @@ class TemplatesView(SecureView):
                            decision=template_decision(template, settings),
                            warnings=template_warnings(template, settings), sample=_sample(template),
                            used=message_counts().get(template.id, 0), can_edit=current_user.is_admin,
-                           enforce=settings.enforce_recommendations, default_notice=DEFAULT_NOTICE)
+                           enforce=settings.enforce_recommendations, default_notice=DEFAULT_NOTICE,
+                           link_hours=link_lifetime_hours(template, settings))
 
     def _form(self, template: Template | None, values: dict, errors: dict, status: int = 200,
               needs_reason: bool = False):
@@ -80,10 +83,12 @@ class TemplatesView(SecureView):
         return self.render("console/template_form.html", tpl=template, values=values, errors=errors,
                            channels=CHANNELS, modes=MODE_CHOICES, pins=PIN_CHOICES, situations=_situations(),
                            body_fields=BODY_FIELDS, sample_form=SAMPLE_FORM, default_notice=DEFAULT_NOTICE,
-                           enforce=settings.enforce_recommendations, needs_reason=needs_reason), status
+                           enforce=settings.enforce_recommendations, needs_reason=needs_reason,
+                           ttl_bounds=(settings.link_ttl_min_hours, settings.link_ttl_max_hours),
+                           default_ttl=settings.link_ttl_hours), status
 
     def _save(self, template: Template | None):
-        values = {key: request.form.get(key, "") for key in FIELDS}
+        values = {key: request.form.get(key, "") for key in FIELDS + LIFETIME_FIELDS}
         reason = request.form.get("override_reason", "")
         with run_core() as call:
             saved, warnings = save_template(values, current_actor(), template, override_reason=reason)
@@ -110,7 +115,7 @@ class TemplatesView(SecureView):
         template = self._template()
         if request.method == "POST":
             return self._save(template)
-        values = {key: getattr(template, key) or "" for key in FIELDS if key != "situation"}
+        values = {key: getattr(template, key) or "" for key in FIELDS + LIFETIME_FIELDS if key != "situation"}
         values["situation"] = template.situation.key if template.situation else ""
         return self._form(template, values, {})
 

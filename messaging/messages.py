@@ -15,8 +15,9 @@ from messaging.models import CHANNELS, Contact, Delivery, Message, Situation, Te
 from messaging.people.consent import has_consent
 from messaging.policy.content_check import check_standard_content
 from messaging.policy.decision import Decision, LevelChoice, decide, pin_choice, situation_ref
+from messaging.policy.link_lifetime import expires_after_view, link_expiry
 from messaging.policy.optout import marketing_reason, withdrawn_reason
-from messaging.rendering.outgoing import ClientFacts, preview_text
+from messaging.rendering.outgoing import ClientFacts, notice_source, preview_text
 from messaging.rendering.text import body_context, render_text
 from messaging.security.crypto import decrypt_content, encrypt_content, keyring
 from messaging.security.tokens import make_link_token
@@ -59,6 +60,7 @@ class MessageRequest:
     campaign_step: LevelChoice | None = None
     one_off_label: str | None = None  # e.g. "broadcast 'March'": a broadcast's override is the one-off level
     extra_warnings: list = field(default_factory=list)
+    expire_after_view: bool | None = None  # None: the template's choice
 
 
 @dataclass
@@ -95,7 +97,7 @@ def decide_for(request: MessageRequest) -> Decision:
         template=template_level, campaign_step=request.campaign_step, one_off=one_off,
         situation=situation_ref(situation), enforce=settings.enforce_recommendations,
         portal_enabled=settings.portal_enabled, pin_method=settings.pin_method,
-        contact_has_pin=request.contact.has_pin,
+        contact_has_pin=request.contact.has_pin, contact_has_date_of_birth=request.contact.date_of_birth is not None,
         marketing_consent=has_consent(request.contact, request.channel, "marketing"))
     return _check_content(request, decision, settings)
 
@@ -169,8 +171,8 @@ def preview_message(request: MessageRequest) -> Preview:
     subject, body = render_content(request, settings.org_name)
     facts = ClientFacts(settings.org_name, request.contact.first_name,
                         link=f"{current_app.config['PUBLIC_BASE_URL']}/m/{LINK_PLACEHOLDER}",
-                        notice_template=request.template.notification_text if request.template else None,
-                        subject=subject, body=body)
+                        notice_template=notice_source(request.template, settings, request.contact.language),
+                        subject=subject, body=body, language=request.contact.language)
     client_subject, text = preview_text(request.channel, decision.mode == "secure", facts)
     return Preview(decision=decision, subject=client_subject, client_text=text, content_subject=subject,
                    content_body=body, suppressed_reason=suppression_reason(request, decision))
@@ -218,9 +220,9 @@ def send_message(request: MessageRequest, actor: Actor) -> Message:
         subject_ciphertext=encrypt_content(data_key, subject),
         body_ciphertext=encrypt_content(data_key, body),
         created_by_id=actor.user_id, api_key_id=actor.api_key_id, send_at=request.send_at,
-        created_at=now,
-        expires_at=(now if not request.send_at or request.send_at < now else request.send_at)
-        + timedelta(hours=settings.link_ttl_hours) if decision.mode == "secure" else None,
+        created_at=now, expire_after_view=expires_after_view(request.expire_after_view, request.template),
+        expires_at=link_expiry(max(now, request.send_at or now), request.template, settings)
+        if decision.mode == "secure" else None,
     )
     if decision.blocked:
         message.override_reason = request.override_reason.strip()

@@ -203,9 +203,11 @@ SETTING_SPECS: dict[str, SettingSpec] = {s.key: s for s in [
     SettingSpec("attachment_max_mb", _int_between(1, 50), "largest attachment in MB (1 to 50)"),
     SettingSpec("client_attachments", _bool, "true or false: clients may attach files to replies"),
     SettingSpec("notice_text_en", _text(500, allow_empty=True),
-                "the secure notice in English; {{ org_name }}, {{ first_name }} and {{ link }} (empty: built in)"),
+                "the secure notice to English-speaking contacts; {{ org_name }}, {{ first_name }} and {{ link }}; "
+                "a template's own notification text wins (empty: the built-in text)"),
     SettingSpec("notice_text_es", _text(500, allow_empty=True),
-                "the secure notice in Spanish; {{ org_name }}, {{ first_name }} and {{ link }} (empty: built in)"),
+                "the secure notice to Spanish-speaking contacts; {{ org_name }}, {{ first_name }} and {{ link }}; "
+                "a template's own notification text wins (empty: the built-in text)"),
     SettingSpec("sensitive_terms", _terms, "words that make a standard message look protected, comma-separated"),
 ]}
 

@@ -24,10 +24,11 @@ ALLOWED = {
     "rendering": set(),
     "people": {"security"},
     "policy": {"security", "rendering", "people.consent"},
-    "client": {"security", "policy", "people", "messages", "delivery.transports.base"},
+    "client": {"security", "policy", "people", "messages", "delivery.transports.base", "attachments"},
     "delivery": {"security", "policy", "rendering", "messages", "client.codes", "people.consent",
                  "audience.import_runner", "outreach.broadcast_fanout", "outreach.campaign_runner"},
     "audience": {"security", "people"},
+    "attachments": {"security"},
     "outreach": {"security", "policy", "rendering", "people", "audience", "messages"},
 }
 # Rendering is pure text: not even the foundation's database.

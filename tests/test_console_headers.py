@@ -9,6 +9,7 @@ import re
 import pytest
 from flask import url_for
 
+from messaging.attachments.store import add_attachment
 from messaging.audience.import_jobs import create_import
 from messaging.audience.segments import create_segment
 from messaging.audit import SYSTEM
@@ -72,6 +73,7 @@ def seeded(app):
     with app.app_context():
         contact = make_contact(first_name="Ada", pin="2468")
         message = send_message(MessageRequest(contact=contact, channel="sms", body=BODY, secure=True), SYSTEM)
+        attachment = add_attachment(message, "walk.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
         db.session.commit()
         delivery = db.session.execute(db.select(Delivery).filter_by(message_id=message.id)).scalars().first()
         staff = make_user("walked@example.com", role="staff")
@@ -89,7 +91,7 @@ def seeded(app):
                "templates": template.id, "scheduled": delivery.id, "failed_deliveries": delivery.id,
                "imports": upload.id}
         path_values = {"contact_id": contact.id, "key": "healthcare", "export_type": "csv", "segment_id": segment.id,
-                       "broadcast_id": broadcast.id, "campaign_id": campaign.id}
+                       "broadcast_id": broadcast.id, "campaign_id": campaign.id, "public_id": attachment.public_id}
     return client, ids, path_values
 
 

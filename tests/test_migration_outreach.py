@@ -14,6 +14,11 @@ from messaging.models import Delivery, Message, Settings
 
 BEFORE_OUTREACH = "5e1a7c3d2b90"
 AT = datetime(2026, 6, 1, 9, 0)
+# The settings columns before the outreach revision (later revisions add more).
+OLD_SETTINGS = {"id", "org_name", "brand_color", "default_mode", "require_pin", "pin_method", "link_ttl_hours",
+                "max_pin_attempts", "lockout_minutes", "portal_enabled", "replies_allowed", "enforce_recommendations",
+                "renotify_hours", "quiet_hours", "timezone", "retention_days", "session_idle_minutes",
+                "sensitive_terms", "help_text"}
 
 
 def _old(name, *columns):
@@ -29,7 +34,7 @@ def test_upgrade_keeps_messages_deliveries_and_settings(make_app):
         upgrade(revision=BEFORE_OUTREACH)
         with db.engine.begin() as conn:
             old_settings = {c.name: c.default.arg for c in Settings.__table__.columns
-                            if c.name != "frequency_cap" and c.default is not None}
+                            if c.name in OLD_SETTINGS and c.default is not None}
             old_settings.update(id=1, org_name="Old clinic", quiet_hours="21:00-08:00", timezone="Europe/London")
             conn.execute(sa.insert(_old("settings", *old_settings)), old_settings)
             conn.execute(sa.insert(_old("contact", "id", "first_name", "last_name", "tags", "form_data", "language",

@@ -61,5 +61,8 @@ def test_client_reads_and_replies_with_a_code_on_a_phone(live_server, browser):
     expect(page.get_by_text("Your reply was sent")).to_be_visible()  # a busy machine answers the POST late
     assert page.get_by_text("Your scan is clear.").is_visible()
     assert problems == [], problems
-    assert context.cookies() == []  # the viewer sets no cookie at all
+    # The one cookie: the remembered session (it replaced the view grant), out of reach of scripts.
+    (cookie,) = context.cookies()
+    assert cookie["name"] == "sealed_viewer" and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert cookie["path"] == "/m/"
     context.close()

@@ -1,8 +1,6 @@
 """Every viewer response carries the security headers: a table of every route and state, checked header by header."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from messaging.audit import SYSTEM
@@ -25,9 +23,9 @@ def _path(secure_kwargs: dict, contact_kwargs: dict | None = None) -> str:
     return link_path(send(contact, body="Body text", secure=True, **secure_kwargs))
 
 
-def _grant(client, path: str) -> str:
-    html = client.post(path, data={"pin": "2468"}).get_data(as_text=True)
-    return re.search(r'name="grant" value="([^"]+)"', html).group(1)
+def _signed_in(client, path: str) -> None:
+    # The right PIN starts a session; the test client keeps its cookie for the next request.
+    assert client.post(path, data={"pin": "2468"}).status_code == 200
 
 
 # (case, endpoint it exercises, how to make the request) — each returns (method, path, form data)
@@ -43,8 +41,14 @@ CASES = [
     ("code refused (PIN method)", "viewer.send_code", lambda c: ("post", _path({}) + "/code", None)),
     ("reply sent", "viewer.reply", lambda c: _reply(c, "Thanks")),
     ("reply error", "viewer.reply", lambda c: _reply(c, "")),
-    ("reply without grant", "viewer.reply", lambda c: ("post", _path({}) + "/reply", {"body": "hi"})),
+    ("reply without a session", "viewer.reply", lambda c: ("post", _path({}) + "/reply", {"body": "hi"})),
+    ("ask for a new link", "viewer.ask_for_link", lambda c: ("post", _path({}) + "/ask", None)),
+    ("sign out", "viewer.signout", lambda c: _signout(c)),
+    ("sign out without a session", "viewer.signout", lambda c: ("post", _path({}) + "/signout", None)),
     ("back to landing", "viewer.back_to_landing", lambda c: ("get", _path({}) + "/reply", None)),
+    ("attachment download", "viewer.download", lambda c: _download(c)),
+    ("attachment without a session", "viewer.download", lambda c: ("get", _path({}) + "/a/unknown", None)),
+    ("logo (none uploaded)", "viewer.logo", lambda c: ("get", "/m/_/logo", None)),
     ("theme stylesheet", "viewer.theme", lambda c: ("get", "/m/_/theme.css", None)),
     ("static stylesheet", "viewer.static", lambda c: ("get", "/m/_/static/viewer.css", None)),
     ("unknown path under /m/", None, lambda c: ("get", "/m/a/b/c", None)),
@@ -54,7 +58,28 @@ CASES = [
 
 def _reply(client, text: str):
     path = _path({})
-    return "post", path + "/reply", {"grant": _grant(client, path), "body": text}
+    _signed_in(client, path)
+    return "post", path + "/reply", {"body": text}
+
+
+def _signout(client):
+    path = _path({})
+    _signed_in(client, path)
+    return "post", path + "/signout", None
+
+
+def _download(client):
+    from messaging.attachments.store import add_attachment
+    from messaging.client.sessions import start_session
+    from tests.test_attachments import PDF
+    from viewer.session_cookie import COOKIE_NAME
+
+    message = send(make_contact(first_name="Ada", pin="2468"), body="Body text", secure=True)
+    attachment = add_attachment(message, "letter.pdf", PDF)
+    raw, _ = start_session(message.contact, message, None)
+    db.session.commit()
+    client.set_cookie(COOKIE_NAME, raw, path="/m/")
+    return "get", f"{link_path(message)}/a/{attachment.public_id}", None
 
 
 def test_the_table_covers_every_viewer_route(app):

@@ -10,8 +10,8 @@ from .blueprint import bp
 
 
 def init_app(app: Flask) -> None:
-    # No cookie is involved here: every POST carries its own proof (the signed link in the URL,
-    # plus the PIN, the code or a signed view grant), so there is no ambient authority for a
-    # cross-site request to borrow, and a CSRF token would need the session cookie we avoid.
+    # No CSRF token: the viewer's one cookie (the verified session) is SameSite=Strict, so a request
+    # another site starts never carries it, and every other POST proves itself (the signed link in
+    # the URL plus the PIN, code or date of birth). A token would need the session cookie we avoid.
     csrf.exempt(bp)
     app.register_blueprint(bp)

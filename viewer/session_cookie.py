@@ -8,7 +8,7 @@ proof of identity.
 """
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import Response, request
 
 from messaging.client.sessions import resume_session
 from messaging.models import ViewerSession
@@ -16,13 +16,15 @@ from messaging.models import ViewerSession
 from .blueprint import URL_PREFIX
 
 COOKIE_NAME = "sealed_viewer"
+MEMO_KEY = "sealed.viewer_session"
 
 
 def current_session(contact_id: int | None = None) -> ViewerSession | None:
     """The request's live session (for ``contact_id`` when given), renewed; None otherwise. Memoised per request."""
-    if "viewer_session" not in g:
-        g.viewer_session = resume_session(request.cookies.get(COOKIE_NAME))
-    session = g.viewer_session
+    # Kept in the request's environ, not in g: an app context (and its g) may outlive one request.
+    if MEMO_KEY not in request.environ:
+        request.environ[MEMO_KEY] = resume_session(request.cookies.get(COOKIE_NAME))
+    session = request.environ[MEMO_KEY]
     if session is not None and contact_id is not None and session.contact_id != contact_id:
         return None
     return session

@@ -5,9 +5,11 @@
   "use strict";
 
   function post(url, form, csrfToken) {
+    var data = new FormData(form);
+    data.delete("files");  // a live answer never needs the uploads: they go with the real submit only
     return fetch(url, {
       method: "POST",
-      body: new FormData(form),
+      body: data,
       credentials: "same-origin",
       headers: {"X-CSRFToken": csrfToken, "Accept": "application/json"}
     }).then(function (response) {

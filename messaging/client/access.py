@@ -5,43 +5,25 @@ previews, so only an explicit submit (PIN form or "Open message") counts as a vi
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from messaging import clock
-from messaging.client.codes import CodeRefused, IssuedCode, check_code, issue_code
+from messaging.client.codes import IssuedCode, check_code, issue_code
+from messaging.client.links import MAX_LINK_AGE_SECONDS, resolve_link  # noqa: F401 (re-exported for the viewer)
 from messaging.db import db
 from messaging.errors import Conflict, ValidationFailed
 from messaging.events import record_event
 from messaging.models import Message, MessageEvent
 from messaging.security.crypto import encrypt_content, keyring
 from messaging.security.lockout import active_lock, claim_pin_attempt, clear_message_lock
-from messaging.security.pins import check_pin
-from messaging.security.tokens import read_link_token
+from messaging.security.pins import check_contact_pin
 from messaging.settings import get_settings
 
-# Links are also bounded by the message's own expires_at; this only caps the signature's age.
-MAX_LINK_AGE_SECONDS = 91 * 24 * 3600
 MAX_REPLY_LENGTH = 5000
 # Opens of one link within this window share one link_opened row (its count grows instead).
 LINK_OPEN_WINDOW = timedelta(minutes=5)
-
-
-def resolve_link(token: str) -> Message | None:
-    """The message a link opens, or None when the token is tampered, expired, revoked or unknown."""
-    claims = read_link_token(token, MAX_LINK_AGE_SECONDS)
-    if claims is None:
-        return None
-    message = db.session.execute(db.select(Message).filter_by(public_id=claims.public_id)).scalar_one_or_none()
-    if message is None or message.direction != "out" or message.mode != "secure":
-        return None
-    if message.revoked_at is not None or message.status in ("cancelled", "revoked", "suppressed"):
-        return None
-    if claims.version != message.token_version:
-        return None
-    if message.expires_at is not None and message.expires_at <= clock.utcnow():
-        return None
-    return message
 
 
 def note_link_opened(message: Message, ip: str | None) -> None:
@@ -65,13 +47,15 @@ def note_link_opened(message: Message, ip: str | None) -> None:
 
 
 def identity_method(message: Message) -> str | None:
-    """How the reader proves who they are: None, ``contact_pin`` or ``one_time_code``.
+    """How the reader proves who they are: None, ``contact_pin``, ``date_of_birth`` or ``one_time_code``.
 
-    Message.pin_method holds what was decided at send time; a contact whose PIN was cleared since
-    then gets a one-time code rather than a form no answer can pass.
+    Message.pin_method holds what was decided at send time; a contact whose PIN or date of birth
+    was cleared since then gets a one-time code rather than a form no answer can pass.
     """
     if not message.require_pin:
         return None
+    if message.pin_method == "date_of_birth":
+        return "date_of_birth" if message.contact.date_of_birth is not None else "one_time_code"
     if message.pin_method == "one_time_code" or not message.contact.has_pin:
         return "one_time_code"
     return "contact_pin"
@@ -106,15 +90,34 @@ def check_pin_attempt(message: Message, candidate: str, ip: str | None) -> PinOu
 
     Commits the claim before checking (see messaging.security.lockout); the caller commits the outcome.
     """
+    return _claimed_check(message, ip, "pin", lambda: check_contact_pin(message.contact, candidate))
+
+
+def check_dob_attempt(message: Message, day: int, month: int, year: int, ip: str | None) -> PinOutcome:
+    """Check a date of birth under the same claimed counters as the PIN.
+
+    A date has far fewer possible answers than a PIN, so a wrong one must cost the same allowance:
+    guesses are capped per message and per contact, whichever way the contact is asked.
+    """
+    def matches() -> bool:
+        try:
+            return date(year, month, day) == message.contact.date_of_birth
+        except ValueError:
+            return False
+    return _claimed_check(message, ip, "date_of_birth", matches)
+
+
+def _claimed_check(message: Message, ip: str | None, via: str, right: Callable[[], bool]) -> PinOutcome:
     settings = get_settings()
+    method = None if via == "pin" else via
     claim = claim_pin_attempt(message, settings.max_pin_attempts, settings.lockout_minutes)
     if not claim.granted:
-        record_event(message, "pin_failed", ip=ip, during_lock=True)
+        record_event(message, "pin_failed", ip=ip, during_lock=True, method=method)
         return PinOutcome(ok=False, locked_until=active_lock(message))
-    if check_pin(message.contact.pin_hash, candidate):
-        _verified(message, ip, via="pin", attempt=claim.attempt)
+    if right():
+        _verified(message, ip, via=via, attempt=claim.attempt)
         return PinOutcome(ok=True)
-    record_event(message, "pin_failed", ip=ip, attempt=claim.attempt)
+    record_event(message, "pin_failed", ip=ip, attempt=claim.attempt, method=method)
     if claim.locks_until is not None:
         record_event(message, "locked", ip=ip, until=claim.locks_until.isoformat(),
                      lock_number=max(message.pin_lock_count, message.contact.pin_lock_count))
@@ -138,15 +141,14 @@ def _verified(message: Message, ip: str | None, via: str, attempt: int | None = 
     record_event(message, "verified", ip=ip, via=via, attempt=attempt, lifted_lock=True if was_locked else None)
 
 
-def request_code(message: Message, ip: str | None) -> IssuedCode:
-    """The reader's "send me a code": for code messages, and for any message while a lock holds.
+def request_code(message: Message, ip: str | None, channel: str | None = None) -> IssuedCode:
+    """The reader's "send me a code", whatever the message's method and also during a lock.
 
-    A code to the number or address on file proves possession of that channel, so it may open a
-    message whose PIN is locked. Refused (CodeRefused) where the PIN is the way in and no lock holds.
+    A code to a number or address on file proves possession of it, so it is the fallback for a
+    forgotten PIN, an unknown date or a channel the reader cannot reach, and it may open a locked
+    message. ``channel`` picks one of the contact's routes (see code_routes).
     """
-    if identity_method(message) != "one_time_code" and active_lock(message) is None:
-        raise CodeRefused("This message is opened with your PIN, not a code.", code="not_code_method")
-    return issue_code(message, ip)
+    return issue_code(message, ip, channel=channel)
 
 
 def mark_viewed(message: Message, ip: str | None) -> None:

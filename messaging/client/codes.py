@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import func, update
 
 from messaging import clock
@@ -83,35 +84,45 @@ def _usable(contact, channel: str) -> str | None:
     return address if address and has_consent(contact, channel, "transactional") else None
 
 
-def code_route(message: Message) -> CodeRoute | None:
-    """The contact's other channel (e-mail for an SMS link, SMS for an e-mail link), else the same one.
+def code_routes(message: Message) -> list[CodeRoute]:
+    """Every address on file that can carry a code: the other channel first, then the link's own.
 
-    None when there is no channel at all that can carry a code.
+    The reader picks one when they cannot reach the first (a phone left at home, an old inbox).
     """
     contact = message.contact
     other = OTHER_CHANNEL.get(message.channel)
-    if other is not None:
-        address = _usable(contact, other)
+    routes = []
+    for channel in (other, message.channel) if other else (message.channel,):
+        address = _usable(contact, channel) if channel in OTHER_CHANNEL else None
         if address:
-            return CodeRoute(other, address, same_channel=False)
-    address = _usable(contact, message.channel)
-    if address:
-        return CodeRoute(message.channel, address, same_channel=True)
-    return None
+            routes.append(CodeRoute(channel, address, same_channel=channel == message.channel))
+    return routes
+
+
+def code_route(message: Message, channel: str | None = None) -> CodeRoute | None:
+    """The route a code takes: ``channel``'s when it is on file, else the first of code_routes.
+
+    None when there is no channel at all that can carry a code.
+    """
+    routes = code_routes(message)
+    for route in routes:
+        if route.channel == channel:
+            return route
+    return routes[0] if routes else None
 
 
 def _new_code() -> str:
     return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
-def issue_code(message: Message, ip: str | None) -> IssuedCode:
-    """Create a code, queue its delivery over the other channel and record ``code_sent``.
+def issue_code(message: Message, ip: str | None, channel: str | None = None) -> IssuedCode:
+    """Create a code, queue its delivery (over ``channel`` when on file, else the other channel), record ``code_sent``.
 
     Refused (CodeRefused) when the last code is younger than a minute, when too many codes were
     sent this hour, or when no channel can carry it. Commits nothing.
     """
     now = clock.utcnow()
-    route = code_route(message)
+    route = code_route(message, channel)
     if route is None:
         raise CodeRefused("We have no phone number or e-mail address to send a code to. "
                           "Please contact the sender.", code="no_channel")
@@ -201,7 +212,9 @@ def check_code(message: Message, candidate: str) -> CodeCheck:
 def code_text(org_name: str, code: str) -> str:
     """What the client receives: the organisation and the code — never the link or the content."""
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
-    return f"{org_name}: your code is {code}. It expires in {minutes} minutes."
+    # In the contact's language: the engine renders deliveries under rendering.language.speaking.
+    return ngettext("%(org)s: your code is %(code)s. It expires in %(num)d minute.",
+                    "%(org)s: your code is %(code)s. It expires in %(num)d minutes.", minutes, org=org_name, code=code)
 
 
 def render_code_delivery(delivery: Delivery, org_name: str) -> tuple[str | None, str]:
@@ -211,5 +224,5 @@ def render_code_delivery(delivery: Delivery, org_name: str) -> tuple[str | None,
         # Not worth retrying: the code is gone, and the client can ask for a new one.
         raise TransportError(f"code delivery {delivery.id} has no sealed code", retryable=False,
                              code="no_code")
-    subject = f"Your code from {org_name}" if delivery.channel == "email" else None
+    subject = gettext("Your code from %(org)s", org=org_name) if delivery.channel == "email" else None
     return subject, code_text(org_name, code)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from messaging import clock
 from messaging.audit import Actor, audit
 from messaging.db import db
 from messaging.errors import ValidationFailed
@@ -83,7 +84,7 @@ def receive_sms(from_number: str, body: str | None, provider_id: str | None = No
     data_key, wrapped = keyring().new_data_key()
     message = Message(contact=contact, direction="in", channel="sms", mode="standard", require_pin=False,
                       status="received", data_key=wrapped, body_ciphertext=encrypt_content(data_key, text),
-                      provider_id=provider_id)
+                      provider_id=provider_id, staff_unread_at=clock.utcnow())  # staff should see it
     db.session.add(message)
 
     keyword = keyword_of(text)

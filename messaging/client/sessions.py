@@ -33,6 +33,7 @@ def _digest(raw: str) -> str:
 
 
 def idle_limit() -> timedelta:
+    """How long a session lives without a request (the ``viewer_session_minutes`` setting)."""
     return timedelta(minutes=get_settings().viewer_session_minutes)
 
 

@@ -58,7 +58,8 @@ from messaging.messages import link_for, message_content
 from messaging.models import Delivery, Message
 from messaging.people.consent import states_for
 from messaging.policy.optout import suppression_reason_for
-from messaging.rendering.outgoing import LINK_CHANNEL, ClientFacts, outgoing_text
+from messaging.rendering.language import speaking
+from messaging.rendering.outgoing import LINK_CHANNEL, ClientFacts, notice_source, outgoing_text
 from messaging.settings import get_settings
 
 NOTICE_KINDS = ("notice", "renotice", "link")  # generic text + link (voice: "a secure message is waiting")
@@ -70,26 +71,34 @@ def render_outgoing(delivery: Delivery, settings=None) -> Outgoing:
     """The exact text for one delivery, rendered at send time from the encrypted message.
 
     A notice (and renotice, and the link after a call) holds the organisation's name, the client's
-    first name and the link — nothing of the content, which is not even decrypted for it.
+    first name and the link — nothing of the content, which is not even decrypted for it. Notices
+    and codes are in the contact's language (no request, so no locale selector: forced here).
     """
     message = delivery.message
+    language = message.contact.language
+    with speaking(language):
+        return _render_outgoing(delivery, settings or get_settings(), language)
+
+
+def _render_outgoing(delivery: Delivery, settings, language: str) -> Outgoing:
+    message = delivery.message
     first_name = message.contact.first_name
-    org_name = (settings or get_settings()).org_name
+    org_name = settings.org_name
     notice = delivery.kind in NOTICE_KINDS
     if notice:
         facts = ClientFacts(org_name, first_name, link=link_for(message),
-                            notice_template=message.template.notification_text if message.template else None)
+                            notice_template=notice_source(message.template, settings, language), language=language)
     elif delivery.kind == "code":
         # The code's text holds the organisation and the code only: no link, no content.
         subject, text = render_code_delivery(delivery, org_name)
-        facts = ClientFacts(org_name, first_name, subject=subject, body=text)
+        facts = ClientFacts(org_name, first_name, subject=subject, body=text, language=language)
     else:
         subject, text = message_content(message)
-        facts = ClientFacts(org_name, first_name, subject=subject, body=text or "")
+        facts = ClientFacts(org_name, first_name, subject=subject, body=text or "", language=language)
     sent = outgoing_text(delivery.channel, notice, facts)
     return Outgoing(channel=delivery.channel, to=delivery.to_address, text=sent.text, subject=sent.subject,
                     html=sent.html, idempotency_key=delivery.idempotency_key, message_public_id=message.public_id,
-                    delivery_id=delivery.id, speak=sent.speak)
+                    delivery_id=delivery.id, speak=sent.speak, language=sent.language)
 
 
 def _ensure_link_sms(delivery: Delivery, run: PassRun) -> None:

@@ -44,13 +44,16 @@ class PassSettings:
     org_name: str
     quiet: QuietHours | None  # read at each contact's clock: ``quiet.opens_at(contact.timezone, now)``
     ladder: tuple[int, ...]
+    notice_text_en: str = ""  # the organisation's own notice per language (empty: the built-in text)
+    notice_text_es: str = ""
 
     @classmethod
     def read(cls) -> PassSettings:
         """The current settings, parsed."""
         row = get_settings()
         return cls(org_name=row.org_name, quiet=QuietHours.from_settings(row.quiet_hours, row.timezone),
-                   ladder=tuple(ladder_from(row.renotify_hours)))
+                   ladder=tuple(ladder_from(row.renotify_hours)),
+                   notice_text_en=row.notice_text_en or "", notice_text_es=row.notice_text_es or "")
 
 
 @dataclass

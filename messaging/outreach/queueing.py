@@ -20,6 +20,7 @@ from messaging.messages import address_for, render_content
 from messaging.models import Contact, Delivery, Message, MessageEvent, Situation, Template, new_public_id
 from messaging.outreach.deciding import BulkLevel, request_for
 from messaging.policy.decision import Decision
+from messaging.policy.link_lifetime import link_lifetime_hours
 from messaging.security.crypto import encrypt_content, keyring
 from messaging.settings import get_settings
 
@@ -58,6 +59,7 @@ def _message_row(source: BulkSource, contact: Contact, decision: Decision, org_n
         "body_ciphertext": encrypt_content(data_key, body), "created_by_id": source.created_by_id,
         "api_key_id": source.api_key_id, "created_at": now, "status": "queued",
         "expires_at": now + ttl if decision.mode == "secure" else None,
+        "expire_after_view": bool(source.template.expire_after_view),
         "broadcast_id": source.broadcast_id, "campaign_step_id": source.campaign_step_id,
     }
 
@@ -67,7 +69,7 @@ def queue_bulk(source: BulkSource, recipients: list[tuple[Contact, Decision]], n
     if not recipients:
         return {}
     settings = get_settings()
-    ttl = timedelta(hours=settings.link_ttl_hours)
+    ttl = timedelta(hours=link_lifetime_hours(source.template, settings))
     rows = [_message_row(source, contact, decision, settings.org_name, ttl, now) for contact, decision in recipients]
     # Core statements on the tables (not the ORM's bulk path): the rows are plain dicts already.
     messages = Message.__table__

@@ -21,7 +21,7 @@ from messaging.db import db
 from messaging.errors import Conflict, ValidationFailed
 from messaging.models import ROLES, ApiKey, AuditEntry, User
 from messaging.security.crypto import keyring
-from messaging.security.passwords import hash_secret, verify_secret
+from messaging.security.passwords import hash_secret, upgraded_hash, verify_secret
 
 MIN_PASSWORD_LENGTH = 12
 # Long enough for any real address (RFC 5321), short enough that a typed-in novel stays out of the log.
@@ -75,6 +75,9 @@ def authenticate(email: str, password: str) -> User | None:
     ok = verify_secret(user.password_hash if user else None, password or "")
     if not ok or user is None or not user.active:
         return None
+    fresh = upgraded_hash(user.password_hash, password)
+    if fresh is not None:
+        user.password_hash = fresh  # hashes made with older argon2 parameters move on at login
     user.last_login_at = clock.utcnow()
     return user
 

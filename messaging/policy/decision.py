@@ -144,7 +144,7 @@ def decide(*, default: LevelChoice, template: LevelChoice | None = None,
            campaign_step: LevelChoice | None = None, one_off: LevelChoice | None = None,
            situation: SituationRef | None = None, enforce: str = "warn", portal_enabled: bool = True,
            pin_method: str = "contact_pin", contact_has_pin: bool = True,
-           marketing_consent: bool | None = None) -> Decision:
+           contact_has_date_of_birth: bool = True, marketing_consent: bool | None = None) -> Decision:
     """Decide mode and PIN for one message. Pure: no database, no clock.
 
     ``enforce='block'`` turns a secure-recommended situation sent standard into a refusal
@@ -187,6 +187,11 @@ def decide(*, default: LevelChoice, template: LevelChoice | None = None,
             warnings.append(PolicyWarning(
                 "no_contact_pin",
                 "The contact has no PIN; they will be sent a one-time code over their other channel."))
+        elif pin_method == "date_of_birth" and not contact_has_date_of_birth:
+            effective_pin_method = "one_time_code"
+            warnings.append(PolicyWarning(
+                "no_date_of_birth",
+                "The contact has no date of birth on file; they will be sent a one-time code instead."))
 
     return Decision(mode=mode, require_pin=bool(require_pin) if mode == "secure" else False,
                     decided_by=decided_by, pin_decided_by=pin_by, decided_by_name=deciding.name,

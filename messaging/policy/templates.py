@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from messaging.audit import Actor, audit
 from messaging.db import db
-from messaging.errors import Conflict, PolicyRefused
+from messaging.errors import Conflict, PolicyRefused, ValidationFailed
 from messaging.models import Broadcast, Campaign, CampaignStep, Message, Situation, Template
 from messaging.policy.content_check import find_protected_data, protected_content_warning
 from messaging.policy.decision import Decision, LevelChoice, PolicyWarning, decide, pin_choice, situation_ref
@@ -18,6 +18,36 @@ from messaging.policy.template_checks import check_template_fields, sample_rende
 from messaging.settings import get_settings
 
 POLICY_CODES = ("secure_recommended", "protected_content")
+LIFETIME_FIELDS = ("link_ttl_hours", "expire_after_view")
+TRUE_WORDS = ("1", "on", "true", "yes")
+FALSE_WORDS = ("", "0", "off", "false", "no")
+
+
+def check_lifetime_fields(data: dict, template: Template | None, settings) -> dict:
+    """The link lifetime (hours, None = the organisation's default) and "expire after first view";
+    keys missing from ``data`` keep the template's value. Returns ``{"values": {...}, "errors": {...}}``."""
+    values = {"link_ttl_hours": template.link_ttl_hours if template else None,
+              "expire_after_view": bool(template.expire_after_view) if template else False}
+    errors = {}
+    if "link_ttl_hours" in data:
+        raw = data["link_ttl_hours"]
+        text = "" if raw is None else str(raw).strip()
+        low, high = settings.link_ttl_min_hours, settings.link_ttl_max_hours
+        if not text:
+            values["link_ttl_hours"] = None
+        elif isinstance(raw, bool) or not text.isdigit() or not low <= int(text) <= high:
+            errors["link_ttl_hours"] = (f"must be a whole number of hours from {low} to {high} (the organisation's "
+                                        "limits), or empty for the default")
+        else:
+            values["link_ttl_hours"] = int(text)
+    if "expire_after_view" in data:
+        raw = data["expire_after_view"]
+        word = "" if raw is None else str(raw).strip().lower()
+        if isinstance(raw, bool) or word in TRUE_WORDS + FALSE_WORDS:
+            values["expire_after_view"] = raw if isinstance(raw, bool) else word in TRUE_WORDS
+        else:
+            errors["expire_after_view"] = "must be true or false"
+    return {"values": values, "errors": errors}
 
 
 def template_decision(fields, settings=None) -> Decision:
@@ -71,7 +101,16 @@ def save_template(data: dict, actor: Actor, template: Template | None = None,
     audits; the caller commits.
     """
     settings = get_settings()
-    fields = check_template_fields(data, template, settings.org_name)
+    lifetime = check_lifetime_fields(data, template, settings)
+    try:
+        fields = check_template_fields(data, template, settings.org_name)
+    except ValidationFailed as exc:
+        if lifetime["errors"]:
+            exc.fields.update(lifetime["errors"])
+        raise
+    if lifetime["errors"]:
+        raise ValidationFailed("The template is not valid: " + "; ".join(
+            f"{k} {v}" for k, v in lifetime["errors"].items()), lifetime["errors"])
     warnings = template_warnings(fields, settings)
     blocking = [w for w in warnings if w.code in POLICY_CODES] if settings.enforce_recommendations == "block" else []
     given_reason = override_reason if override_reason is not None else data.get("override_reason")
@@ -89,14 +128,14 @@ def save_template(data: dict, actor: Actor, template: Template | None = None,
         template = Template()
         db.session.add(template)
     changed = {}
-    for key, value in fields.__dict__.items():
+    for key, value in {**fields.__dict__, **lifetime["values"]}.items():
         old = getattr(template, key)
         if creating or old != value:
             changed[key] = value
             setattr(template, key, value)
     db.session.flush()
     summary = {k: (v.key if isinstance(v, Situation) else v) for k, v in changed.items()
-               if k in ("slug", "channel", "situation", "mode", "require_pin")}
+               if k in ("slug", "channel", "situation", "mode", "require_pin") + LIFETIME_FIELDS}
     if creating or changed:
         audit(actor, "template.create" if creating else "template.update", "template", template.id,
               changed=sorted(changed), **summary)

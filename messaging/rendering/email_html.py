@@ -19,10 +19,10 @@ def _paragraph(text: str) -> str:
     return "".join(parts).replace("\n", "<br>\n")
 
 
-def html_from_text(text: str, title: str | None = None) -> str:
+def html_from_text(text: str, title: str | None = None, language: str = "en") -> str:
     """Escaped paragraphs with clickable links; no images, scripts or remote resources."""
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
     body = "\n".join(f"<p>{_paragraph(p)}</p>" for p in paragraphs)
     head = f"<title>{escape(title)}</title>" if title else ""
-    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">{head}</head>\n'
+    return (f'<!DOCTYPE html>\n<html lang="{escape(language, quote=True)}"><head><meta charset="utf-8">{head}</head>\n'
             f'<body style="font-family: sans-serif; line-height: 1.5">\n{body}\n</body></html>\n')

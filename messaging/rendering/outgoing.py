@@ -8,10 +8,14 @@ so what staff are shown is what the client gets.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from flask_babel import gettext
+
+from messaging.errors import ValidationFailed
 from messaging.rendering.email_html import html_from_text
-from messaging.rendering.text import render_notice, voice_notice_text
+from messaging.rendering.language import client_locale, speaking
+from messaging.rendering.text import NOTICE_FIELDS, check_source, render_notice, undeclared_names, voice_notice_text
 
 LINK_CHANNEL = "sms"  # a secure message by voice: the call says one is waiting, the link follows by SMS
 
@@ -23,9 +27,10 @@ class ClientFacts:
     org_name: str
     first_name: str | None
     link: str = ""
-    notice_template: str | None = None  # the template's notification_text; None = the default notice
+    notice_template: str | None = None  # see notice_source; None = the built-in notice of ``language``
     subject: str | None = None
     body: str = ""
+    language: str = "en"  # the contact's: every text made here is in it
 
 
 @dataclass(frozen=True)
@@ -36,20 +41,49 @@ class ClientText:
     subject: str | None
     text: str
     speak: str | None = None
+    language: str = "en"
 
     @property
     def html(self) -> str | None:
         """The HTML half of an e-mail, made from its text half; None on other channels."""
-        return html_from_text(self.text, self.subject) if self.channel == "email" else None
+        return html_from_text(self.text, self.subject, self.language) if self.channel == "email" else None
 
 
 def notice_subject(org_name: str) -> str:
-    """The subject of a secure notice by e-mail."""
-    return f"A secure message from {org_name}"
+    """The subject of a secure notice by e-mail, in the current language."""
+    return gettext("A secure message from %(org)s", org=org_name)
+
+
+def notice_source(template, settings, language: str | None) -> str | None:
+    """Which notice text a contact gets: the template's own notification text wins, then the
+    organisation's text for the contact's language (setting ``notice_text_<lang>``); None means
+    the built-in text, translated."""
+    own = getattr(template, "notification_text", None) if template is not None else None
+    if own:
+        return own
+    org_text = getattr(settings, f"notice_text_{client_locale(language)}", None) or None
+    return org_text if org_text and notice_problem(org_text) is None else None
+
+
+def notice_problem(source: str) -> str | None:
+    """Why ``source`` cannot be a notice (a syntax error, a refused expression, a field other than
+    the notice's own), or None. A setting is not checked like a template when saved, and a broken
+    one must not stop every notice, so a broken organisation text falls back to the built-in one."""
+    try:
+        names = undeclared_names(check_source(source, "notice_text"))
+    except ValidationFailed as exc:
+        return str(exc)
+    unknown = sorted(set(names) - set(NOTICE_FIELDS))
+    return f"unknown field: {', '.join(unknown)}" if unknown else None
 
 
 def outgoing_text(channel: str, notice: bool, facts: ClientFacts) -> ClientText:
     """What one send on ``channel`` puts in front of the client: a secure notice, or the content as it is."""
+    with speaking(facts.language) as language:
+        return replace(_outgoing_text(channel, notice, facts), language=language)
+
+
+def _outgoing_text(channel: str, notice: bool, facts: ClientFacts) -> ClientText:
     if not notice:
         return ClientText(channel, facts.subject, facts.body, speak=facts.body if channel == "voice" else None)
     if channel == "voice":

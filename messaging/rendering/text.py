@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from flask_babel import gettext
 from jinja2 import TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 
@@ -21,6 +22,8 @@ from messaging.errors import ValidationFailed
 from messaging.rendering.limits import MAX_OUTPUT, RenderLimit, render_budget
 from messaging.rendering.sandbox import SANDBOX
 
+# The English built-in notice as a template source (what ``render_notice`` says without a text of
+# its own; the translated built-in texts live in the catalogs).
 DEFAULT_NOTICE = "{{ org_name }}: you have a new secure message. Open: {{ link }}"
 NOTICE_FIELDS = ("org_name", "first_name", "link")
 
@@ -196,14 +199,21 @@ def render_text(source: str, context: dict, field: str = "body") -> str:
 
 
 def render_notice(org_name: str, first_name: str | None, link: str, notice_template: str | None = None) -> str:
-    """The generic text of a secure notification: organisation, first name and link — nothing else."""
-    return render_text(notice_template or DEFAULT_NOTICE,
-                       {"org_name": org_name, "first_name": first_name or "", "link": link},
+    """The generic text of a secure notification: organisation, first name and link — nothing else.
+
+    ``notice_template`` is the template's or the organisation's own text (the caller picks, see
+    ``outgoing.notice_source``); without one, the built-in text in the current language.
+    """
+    if not notice_template:
+        return gettext("%(org)s: you have a new secure message. Open: %(link)s", org=org_name, link=link)
+    return render_text(notice_template, {"org_name": org_name, "first_name": first_name or "", "link": link},
                        field="notification_text")
 
 
 def voice_notice_text(org_name: str, first_name: str | None) -> str:
     """What a call says for a secure message: that one is waiting, and that the link comes by SMS."""
-    hello = f"Hello {first_name}. " if first_name else "Hello. "
-    return (f"{hello}This is {org_name}. You have a new secure message. "
-            "We have sent you a text message with a link to read it.")
+    if first_name:
+        return gettext("Hello %(name)s. This is %(org)s. You have a new secure message. "
+                       "We have sent you a text message with a link to read it.", name=first_name, org=org_name)
+    return gettext("Hello. This is %(org)s. You have a new secure message. "
+                   "We have sent you a text message with a link to read it.", org=org_name)

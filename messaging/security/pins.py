@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from messaging.security.passwords import hash_secret, verify_secret
+from messaging.security.passwords import hash_secret, upgraded_hash, verify_secret
 
 PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
 
@@ -29,3 +29,13 @@ def hash_pin(pin: str) -> str:
 def check_pin(pin_hash: str | None, candidate: str) -> bool:
     """Whether ``candidate`` is the PIN behind ``pin_hash`` (constant time, also when there is none)."""
     return verify_secret(pin_hash, candidate or "")
+
+
+def check_contact_pin(contact, candidate: str) -> bool:
+    """``check_pin`` on a contact's PIN, moving a right PIN's hash to the current argon2 parameters."""
+    if not check_pin(contact.pin_hash, candidate):
+        return False
+    fresh = upgraded_hash(contact.pin_hash, candidate)
+    if fresh is not None:
+        contact.pin_hash = fresh
+    return True

@@ -7,8 +7,6 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 LINK_SALT = "sealed.viewer-link"
-GRANT_SALT = "sealed.view-grant"
-GRANT_MAX_AGE = 30 * 60  # a verified reader may reply for half an hour without re-entering the PIN
 MAX_TOKEN_LENGTH = 512  # real tokens are about 80 characters; anything far longer is not ours
 
 
@@ -41,19 +39,3 @@ def read_link_token(token: str, max_age_seconds: int, secret: str | None = None)
         return LinkClaims(public_id=str(data["m"]), version=int(data["v"]))
     except (BadSignature, KeyError, TypeError, ValueError):
         return None
-
-
-def make_view_grant(public_id: str, version: int) -> str:
-    """Proof, carried in the reading page's forms, that this reader passed the PIN."""
-    return _serializer(GRANT_SALT).dumps({"m": public_id, "v": version})
-
-
-def read_view_grant(token: str, public_id: str, version: int) -> bool:
-    """True when ``token`` is a grant for this message and version, younger than half an hour."""
-    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
-        return False
-    try:
-        data = _serializer(GRANT_SALT).loads(token, max_age=GRANT_MAX_AGE)
-    except BadSignature:
-        return False
-    return data == {"m": public_id, "v": version}

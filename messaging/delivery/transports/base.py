@@ -18,6 +18,7 @@ class Outgoing:
     message_public_id: str | None = None
     delivery_id: int | None = None
     speak: str | None = None  # voice: what to say
+    language: str = "en"  # the contact's: a call speaks it
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from messaging.delivery.transports.base import Outgoing, SendResult, TransportEr
 # 429 and 5xx are "try again"; other 4xx are Twilio's final answer for this send.
 RETRYABLE_HTTP = frozenset({408, 409, 429})
 
+SAY_LANGUAGES = {"es": "es-ES"}  # <Say language=…> for a contact language other than English
+
 
 class BaseUrlHttpClient(TwilioHttpClient):
     """Sends the SDK's requests to another base URL (a Twilio-compatible server), keeping path and query."""
@@ -97,7 +99,9 @@ class TwilioTransport:
         try:
             if outgoing.channel == "voice":
                 twiml = VoiceResponse()
-                twiml.say(outgoing.speak or outgoing.text)
+                # English keeps Twilio's default voice (en-US); another language names its locale.
+                say_language = SAY_LANGUAGES.get(outgoing.language)
+                twiml.say(outgoing.speak or outgoing.text, **({"language": say_language} if say_language else {}))
                 resource = self.client.calls.create(to=outgoing.to, from_=self.sender, twiml=str(twiml), **extra)
             else:
                 resource = self.client.messages.create(to=outgoing.to, from_=self.sender, body=outgoing.text,
