@@ -17,8 +17,8 @@ from messaging.models import Attachment, AuditEntry, Message
 from seeds.factories import make_contact, make_user
 from tests.support.browser import sign_in_page
 from tests.support.console import PASSWORD
+from tests.support.files import ELF, PDF
 from tests.support.records import event_kinds
-from tests.test_attachments import ELF, PDF
 from viewer.session_cookie import COOKIE_NAME
 
 pytestmark = pytest.mark.browser

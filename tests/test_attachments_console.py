@@ -9,8 +9,8 @@ from messaging.db import db
 from messaging.models import Attachment, AuditEntry, Message
 from seeds.factories import make_contact
 from tests.support.console import signed_in_client
+from tests.support.files import ELF, PDF, PNG, big_pdf
 from tests.support.records import event_kinds
-from tests.test_attachments import ELF, PDF, PNG, big_pdf
 
 
 def contact_id(app) -> int:

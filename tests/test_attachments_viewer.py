@@ -18,9 +18,9 @@ from messaging.messages import revoke_message
 from messaging.models import Attachment, Message
 from messaging.settings import change_setting
 from seeds.factories import make_contact
+from tests.support.files import ELF, PDF, PNG, big_pdf
 from tests.support.messages import link_path, send
 from tests.support.records import event_kinds
-from tests.test_attachments import ELF, PDF, PNG, big_pdf
 from viewer.session_cookie import COOKIE_NAME
 
 

@@ -71,7 +71,7 @@ def _signout(client):
 def _download(client):
     from messaging.attachments.store import add_attachment
     from messaging.client.sessions import start_session
-    from tests.test_attachments import PDF
+    from tests.support.files import PDF
     from viewer.session_cookie import COOKIE_NAME
 
     message = send(make_contact(first_name="Ada", pin="2468"), body="Body text", secure=True)
