@@ -19,6 +19,8 @@ api_keys_cli = AppGroup("api-keys", help="API keys.")
 settings_cli = AppGroup("settings", help="Organisation settings.")
 keys_cli = AppGroup("keys", help="Encryption keys.")
 contacts_cli = AppGroup("contacts", help="Contacts.")
+audit_cli = AppGroup("audit", help="The audit trail.")
+retention_cli = AppGroup("retention", help="Retention of message content.")
 
 
 def _fail(message: str) -> None:
@@ -245,8 +247,64 @@ def contacts_import(file: str, tags: tuple[str, ...], as_json: bool) -> None:
         click.echo(f"  line {line}: {reason}")
 
 
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Walk the audit chain; exit non-zero naming the first entry that was edited, deleted or inserted,
+    or saying that the newest entries were removed."""
+    from messaging.audit_chain import verify_chain
+
+    report = verify_chain()
+    if not report.ok:
+        _fail(report.problem)
+    click.echo(f"Audit chain intact: {report.checked:,} entries, each MAC and the head agree.")
+
+
+@retention_cli.command("run")
+@click.option("--dry-run", is_flag=True, help="Report what would be destroyed; change nothing.")
+def retention_run(dry_run: bool) -> None:
+    """Destroy message content past `retention_days` now (the nightly job does the same)."""
+    from messaging.retention import run_retention
+
+    report = run_retention(SYSTEM, dry_run=dry_run)
+    click.echo(report.summary())
+
+
+@contacts_cli.command("export")
+@click.argument("contact_id", type=int)
+def contacts_export(contact_id: int) -> None:
+    """Print everything Sealed holds about a contact as JSON (GDPR access and portability)."""
+    from messaging.errors import NotFound
+    from messaging.privacy import export_contact
+
+    try:
+        document = export_contact(SYSTEM, contact_id)
+    except NotFound as exc:
+        _fail(str(exc))
+    db.session.commit()  # the export's audit entry
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+
+
+@contacts_cli.command("erase")
+@click.argument("contact_id", type=int)
+@click.option("--yes", is_flag=True, help="Confirm: erasure cannot be undone.")
+def contacts_erase(contact_id: int, yes: bool) -> None:
+    """Erase a contact (GDPR): destroy their messages' keys, anonymise them, cancel what is pending."""
+    from messaging.errors import NotFound
+    from messaging.privacy import erase_contact
+
+    if not yes:
+        _fail(f"erasing contact {contact_id} cannot be undone; run again with --yes to confirm.")
+    try:
+        report = erase_contact(SYSTEM, contact_id)
+    except NotFound as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(report.summary())
+
+
 def init_app(app: Flask) -> None:
     for command in (seed_command, deliver_command, worker_command, outbox_command):
         app.cli.add_command(command)
-    for group in (users_cli, api_keys_cli, settings_cli, keys_cli, contacts_cli, campaigns_cli):
+    for group in (users_cli, api_keys_cli, settings_cli, keys_cli, contacts_cli, campaigns_cli, audit_cli,
+                  retention_cli):
         app.cli.add_command(group)

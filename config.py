@@ -200,6 +200,11 @@ CONFIG_SPECS: dict[str, ConfigSpec] = {s.key: s for s in [
     ConfigSpec("PROXY_FIX", 0, _number(int)),
     # Largest request body in bytes; larger ones are refused with 413 before anything is read.
     ConfigSpec("MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH, _number(int)),
+    # Webhook endpoints on loopback, private and link-local addresses (and plain http to them): tests only.
+    ConfigSpec("WEBHOOK_ALLOW_PRIVATE", False, _flag),
+    ConfigSpec("WEBHOOK_TIMEOUT", 10, _number()),
+    ConfigSpec("WEBHOOK_MAX_ATTEMPTS", 10, _number(int)),
+    ConfigSpec("WEBHOOK_LEASE_SECONDS", 60, _number()),
     # Fixed: not read from the environment.
     ConfigSpec("SESSION_COOKIE_HTTPONLY", True, read=None),
     ConfigSpec("SESSION_COOKIE_SAMESITE", "Lax", read=None),

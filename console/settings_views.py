@@ -21,7 +21,8 @@ LABELS = {
     "portal_enabled": "Client portal enabled", "replies_allowed": "Clients may reply",
     "enforce_recommendations": "Recommendations are", "renotify_hours": "Re-notify after (hours)",
     "quiet_hours": "Quiet hours", "timezone": "Time zone", "retention_days": "Keep content (days)",
-    "session_idle_minutes": "Console idle timeout (minutes)", "sensitive_terms": "Words that look protected",
+    "session_idle_minutes": "Console idle timeout (minutes)",
+    "two_factor": "Two-factor sign-in required for", "sensitive_terms": "Words that look protected",
     "frequency_cap": "Frequency cap (broadcasts and campaigns)",
     "notice_text_en": "Notice text (English)", "notice_text_es": "Notice text (Spanish)",
 }
@@ -31,6 +32,7 @@ CHOICES = {
     "default_mode": [("secure", "secure"), ("standard", "standard")],
     "pin_method": [("contact_pin", "the contact's PIN"), ("one_time_code", "a one-time code")],
     "enforce_recommendations": [("warn", "warn"), ("block", "block")],
+    "two_factor": [("off", "nobody"), ("admins", "admins"), ("all", "everyone")],
 }
 YES_NO = [("true", "yes"), ("false", "no")]
 
@@ -48,7 +50,7 @@ SECTIONS = [
     ("Delivery", ("renotify_hours", "quiet_hours", "frequency_cap")),
     # Each contact gets the one of their language; a template's own notification text wins over both.
     ("Notice to clients", ("notice_text_en", "notice_text_es")),
-    ("Data and sessions", ("retention_days", "session_idle_minutes")),
+    ("Data and sessions", ("retention_days", "session_idle_minutes", "two_factor")),
 ]
 
 

@@ -196,6 +196,8 @@ SETTING_SPECS: dict[str, SettingSpec] = {s.key: s for s in [
     SettingSpec("timezone", _timezone, "IANA time zone of the organisation"),
     SettingSpec("retention_days", _int_between(0, 3650), "days to keep content, 0 for ever"),
     SettingSpec("session_idle_minutes", _int_between(5, 24 * 60), "console idle timeout in minutes"),
+    SettingSpec("two_factor", _choice("off", "admins", "all"),
+                "who must sign in with a TOTP code too: off, admins or all"),
     SettingSpec("frequency_cap", _frequency_cap,
                 "broadcast and campaign messages per contact, e.g. 1/day,3/week (rolling); empty for none"),
     SettingSpec("viewer_session_minutes", _int_between(1, 24 * 60),

@@ -15,7 +15,9 @@ from messaging.models import Message, Settings
 BEFORE_CLIENT_SIDE = "b63706c7c2ed"
 AT = datetime(2026, 6, 1, 9, 0)
 NEW_SETTINGS = {"viewer_session_minutes", "link_ttl_min_hours", "link_ttl_max_hours", "attachment_max_mb",
-                "client_attachments", "notice_text_en", "notice_text_es", "logo", "logo_media_type"}
+                "client_attachments", "notice_text_en", "notice_text_es", "logo", "logo_media_type",
+                # added by later revisions: not in this one's table
+                "two_factor"}
 
 
 def _old(name, *columns):

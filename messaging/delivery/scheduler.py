@@ -70,6 +70,23 @@ def campaign_job(app) -> None:
         run_campaigns_once()
 
 
+def webhook_job(app) -> None:
+    """Post the webhook deliveries that are due (claimed with a lease, so racing workers post each once)."""
+    from messaging.webhooks.dispatch import dispatch_webhooks_until_idle
+
+    with app.app_context():
+        dispatch_webhooks_until_idle(max_seconds=max(30.0, app.config["SCHEDULER_INTERVAL_SECONDS"] * 10))
+
+
+def retention_job(app) -> None:
+    """The nightly retention pass: destroy the content whose retention period has ended."""
+    from messaging.audit import SYSTEM
+    from messaging.retention import run_retention
+
+    with app.app_context():
+        run_retention(SYSTEM)
+
+
 def _add_jobs(scheduler, app) -> None:
     interval = app.config["SCHEDULER_INTERVAL_SECONDS"]
     now = datetime.now(UTC)
@@ -84,6 +101,11 @@ def _add_jobs(scheduler, app) -> None:
                       coalesce=True, replace_existing=True, next_run_time=now)
     scheduler.add_job(campaign_job, "interval", seconds=app.config["CAMPAIGN_INTERVAL_SECONDS"], args=[app],
                       id="campaigns", max_instances=1, coalesce=True, replace_existing=True, next_run_time=now)
+    scheduler.add_job(webhook_job, "interval", seconds=interval, args=[app], id="webhooks", max_instances=1,
+                      coalesce=True, replace_existing=True, next_run_time=now)
+    # Nightly at 03:00 UTC; the pass is idempotent, so a missed night is made up by the next one.
+    scheduler.add_job(retention_job, "cron", hour=3, minute=0, args=[app], id="retention", max_instances=1,
+                      coalesce=True, replace_existing=True, misfire_grace_time=6 * 3600)
 
 
 def should_start_in_web_process(app) -> bool:

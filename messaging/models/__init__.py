@@ -5,7 +5,7 @@ the console users, API keys and contacts; ``organisation`` the settings row, the
 matrix and templates; ``message`` messages, their events and one-time codes; ``delivery`` the
 outbound work and what the outbox transport recorded; ``audit`` the audit log; ``audience`` the
 consent ledger, the tag and field index, segments and imports; ``outreach`` broadcasts and
-campaigns. Every table and value is
+campaigns; ``webhooks`` the signed event webhooks. Every table and value is
 re-exported here, so ``from messaging.models import Message`` is the way to name one, and
 importing this package registers every table on ``db.metadata`` (Alembic compares against it).
 
@@ -24,16 +24,18 @@ from messaging.models.audience import (
     ContactTag,
     Segment,
 )
-from messaging.models.audit import AuditEntry
+from messaging.models.audit import AuditEntry, AuditHead
 from messaging.models.choices import (
     CHANNELS,
     DELIVERY_STATUSES,
+    DESTRUCTION_REASONS,
     EVENT_KINDS,
     LEVEL_MODES,
     MESSAGE_STATUSES,
     MODES,
     RECOMMENDATIONS,
     ROLES,
+    TWO_FACTOR_POLICIES,
 )
 from messaging.models.defaults import new_public_id
 from messaging.models.delivery import Delivery, OutboxEntry
@@ -55,6 +57,14 @@ from messaging.models.outreach import (
     CampaignStepRun,
 )
 from messaging.models.people import ApiKey, Contact, User
+from messaging.models.webhooks import (
+    WEBHOOK_DELIVERY_STATUSES,
+    WEBHOOK_EVENT_TYPES,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "CONSENT_CHANNELS", "CONSENT_PURPOSES", "CONSENT_SOURCES", "IMPORT_STATUSES",
@@ -68,4 +78,7 @@ __all__ = [
     "AUDIENCE_OUTCOMES", "BROADCAST_STATUSES", "CAMPAIGN_STATUSES", "ENROLMENT_STATES", "EXIT_REASONS", "EXIT_RULES",
     "STEP_RUN_OUTCOMES", "Broadcast", "BroadcastRecipient", "Campaign", "CampaignEnrolment", "CampaignStep",
     "CampaignStepRun",
+    "AuditHead", "DESTRUCTION_REASONS", "TWO_FACTOR_POLICIES",
+    "WEBHOOK_DELIVERY_STATUSES", "WEBHOOK_EVENT_TYPES", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
+    "WebhookEvent",
 ]

@@ -39,7 +39,7 @@ class Message(db.Model):
     override_reason: Mapped[str | None] = mapped_column(Text)
     situation_id: Mapped[int | None] = mapped_column(ForeignKey("situation.id"))
     template_id: Mapped[int | None] = mapped_column(ForeignKey("template.id"))
-    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     suppressed_reason: Mapped[str | None] = mapped_column(String(200))
     data_key: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -70,6 +70,10 @@ class Message(db.Model):
     staff_unread_at: Mapped[datetime | None] = mapped_column(index=True)
     # The last time the client asked for a new link from an expired, revoked or locked page.
     link_requested_at: Mapped[datetime | None]
+    # Content (body, subject, attachments, the replies' content) destroyed by deleting the data key:
+    # when, and why (``retention`` or ``erasure``). Events and audit entries stay.
+    content_destroyed_at: Mapped[datetime | None]
+    content_destroyed_reason: Mapped[str | None] = mapped_column(String(16))
 
     contact: Mapped[Contact] = relationship()
     template: Mapped[Template | None] = relationship()

@@ -51,6 +51,8 @@ class Settings(db.Model):
     notice_text_es: Mapped[str] = mapped_column(Text, default="", server_default="")
     logo: Mapped[bytes | None] = mapped_column(LargeBinary)
     logo_media_type: Mapped[str | None] = mapped_column(String(32))
+    # Console sign-in with a TOTP code as well as the password: off, admins, all.
+    two_factor: Mapped[str] = mapped_column(String(8), default="off", server_default="off")
     # Words the content check looks for in standard messages (comma or newline separated).
     sensitive_terms: Mapped[str] = mapped_column(Text, default=DEFAULT_SENSITIVE_TERMS)
     help_text: Mapped[str] = mapped_column(

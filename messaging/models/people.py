@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from messaging.db import db
@@ -24,6 +24,13 @@ class User(db.Model):
     # Part of every console session; raising it (logout, password or role change, deactivation)
     # ends every session of this user on the server, however old the cookie that carries it.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # TOTP two-factor sign-in: the secret sealed under the master keys, set when enrolment is
+    # confirmed with a first code; the one-time recovery codes as SHA-256 hashes (used ones removed).
+    totp_secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled_at: Mapped[datetime | None]
+    # The last time step accepted: a code is good once, even inside its 30 seconds.
+    totp_last_step: Mapped[int | None]
+    recovery_code_hashes: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
     @property
     def is_active(self) -> bool:
@@ -92,6 +99,8 @@ class Contact(db.Model):
     pin_lock_count: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+    # Set by GDPR erasure: personal fields are anonymised and the messages' keys destroyed.
+    erased_at: Mapped[datetime | None]
 
     @property
     def full_name(self) -> str:
