@@ -21,6 +21,7 @@ from . import (  # noqa: F401 - importing registers the operations
     openapi,
     segments,
     templates,
+    webhooks,
 )
 from .auth import rate_limit_key
 from .registry import bp

@@ -58,4 +58,4 @@ def current_actor() -> Actor:
     """The audit actor of this request's key."""
     key = request_key()
     assert key is not None, "current_actor() is only for authenticated operations"
-    return Actor.for_api_key(key)
+    return Actor.for_api_key(key, address=request.remote_addr)

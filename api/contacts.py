@@ -104,7 +104,9 @@ def read_contact_thread(contact_id: int) -> ThreadOut:
     return ThreadOut(contact_id=contact.id, messages=[
         ThreadMessageOut(id=item.message.public_id, direction=item.direction, mode=item.mode, channel=item.channel,
                          status=item.status, created_at=item.created_at, viewed_at=item.viewed_at,
-                         subject=item.subject, body=item.body)
+                         subject=item.subject, body=item.body,
+                         content_destroyed_at=item.message.content_destroyed_at,
+                         content_destroyed_reason=item.message.content_destroyed_reason)
         for item in items])
 
 

@@ -146,7 +146,7 @@ def build_document(app: Flask) -> dict:
         },
         "servers": [{"url": app.config["PUBLIC_BASE_URL"]}],
         "tags": [{"name": "contacts"}, {"name": "messages"}, {"name": "templates"}, {"name": "segments"},
-                 {"name": "broadcasts"}, {"name": "campaigns"}, {"name": "meta"}],
+                 {"name": "broadcasts"}, {"name": "campaigns"}, {"name": "webhooks"}, {"name": "meta"}],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {

@@ -460,6 +460,9 @@ class ThreadMessageOut(BaseModel):
     viewed_at: UtcDateTime | None
     subject: str | None
     body: str | None
+    content_destroyed_at: UtcDateTime | None = Field(
+        None, description="When the content was destroyed (subject and body are then null).")
+    content_destroyed_reason: Literal["retention", "erasure"] | None = None
 
 
 class ThreadOut(BaseModel):

@@ -27,11 +27,14 @@ from . import (
     imports,
     matrix,
     messages,
+    privacy,
+    read_logs,
     security,
     segments,
     settings_views,
     template_views,
     users,
+    webhooks,
 )
 from .base import HomeView, init_input_guards
 
@@ -41,7 +44,8 @@ from .base import HomeView, init_input_guards
 # matrix, Deliveries), Admin last.
 # The account page is reached from the menu bar, not the menu.
 AREAS = (conversations, compose, contacts, segments, imports, broadcasts, campaigns, messages, template_views, matrix,
-         deliveries, users, api_keys, settings_views, audit_log, account, attachments)
+         deliveries, users, api_keys, webhooks, settings_views, audit_log, account, attachments,
+         read_logs, privacy)
 STATIC_FOLDER = Path(__file__).resolve().parent / "static"
 
 

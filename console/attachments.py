@@ -74,6 +74,9 @@ class AttachmentDownloadView(SecureView):
         attachment = find_attachment(public_id)
         if attachment is None:
             abort(404, "There is no such attachment.")
+        if attachment.message.content_destroyed_at is not None:
+            abort(410, f"This file was destroyed with its message's content "
+                       f"(by {attachment.message.content_destroyed_reason}).")
         data = open_attachment(attachment, request.remote_addr, staff=current_actor())
         db.session.commit()
         response = Response(data, mimetype=attachment.media_type)

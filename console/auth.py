@@ -11,6 +11,14 @@ Sign-in attempts are limited per client address (``LOGIN_LIMIT``) and, separatel
 named in the form (``LOGIN_ACCOUNT_LIMIT``, failed attempts only): many people may share one
 address behind a proxy, and guesses spread over many addresses still meet the account's limit.
 Every refused sign-in is audited (``user.login_failed``).
+
+Two-factor sign-in: after a correct password, a user who has TOTP enabled is only *half* signed in:
+the session holds the pending user (with their session version, the checked ``next`` path and
+the time, for ``PENDING_SECONDS``) but no Flask-Login identity, so no console page serves it.
+The code page (``/login/code``, a TOTP code or a recovery code) completes the sign-in; wrong codes
+are audited and limited like passwords (per address and per account). When the ``two_factor``
+setting requires a code of a user who has not enrolled, every console page but the enrolment page
+(and sign-out) redirects there until they have.
 """
 from __future__ import annotations
 
@@ -21,15 +29,22 @@ from flask import Blueprint, Flask, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from extensions import limiter, login_manager
 from messaging.audit import Actor, audit
 from messaging.db import db
 from messaging.models import User
-from messaging.people.users import authenticate, normalise_email, note_failed_login, sign_out
+from messaging.people.users import (
+    authenticate,
+    normalise_email,
+    note_failed_login,
+    note_failed_second_factor,
+    sign_out,
+)
 from messaging.security.crypto import keyring
+from messaging.security.two_factor import check_second_factor, is_enabled, required_for
 from messaging.settings import get_settings
 
 from .lookup import get_by_id
@@ -41,6 +56,10 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 SESSION_VERSION = "session_version"
 SIGNED_IN_AT = "signed_in_at"
 LAST_SEEN = "last_seen"
+PENDING = "two_factor_pending"
+PENDING_SECONDS = 5 * 60
+# What a signed-in user who must enrol may still reach (the account area's enrolment pages).
+ENROLMENT_ENDPOINTS = {"account.two_factor", "account.two_factor_enable", "auth.logout"}
 SESSION_REVOKED = ("Your session has ended: you signed out elsewhere, your password or role was changed, "
                    "or your account was deactivated. Please sign in again.")
 
@@ -48,6 +67,10 @@ SESSION_REVOKED = ("Your session has ended: you signed out elsewhere, your passw
 class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired()])
 
 
 def safe_next(target: str | None) -> str:
@@ -91,12 +114,71 @@ def login():
             note_failed_login(form.email.data, request.remote_addr)
             db.session.commit()
             flash("That e-mail and password do not match an active account.", "error")
+        elif is_enabled(user):
+            db.session.commit()  # a password hash upgraded by authenticate() is kept
+            session.clear()
+            session[PENDING] = {"user": user.id, "version": user.session_version, "at": time.time(),
+                                "next": safe_next(request.args.get("next")), "account": submitted_account()}
+            return redirect(url_for("auth.second_factor"))
         else:
             start_session(user)
-            audit(Actor.for_user(user), "user.login", "user", user.id)
+            audit(Actor.for_user(user, address=request.remote_addr), "user.login", "user", user.id)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")))
     return render_template("console/login.html", form=form), 401 if request.method == "POST" else 200
+
+
+def _pending_user() -> User | None:
+    """The user half signed in by this session, while the pending state is fresh and still theirs."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    user = get_by_id(User, pending.get("user"))
+    if user is None or not user.active or user.session_version != pending.get("version") or not is_enabled(user):
+        return None
+    return user
+
+
+def pending_account() -> str:
+    """The rate-limit key of the code page: the same account key as the password step's."""
+    pending = session.get(PENDING)
+    if isinstance(pending, dict) and pending.get("account"):
+        return pending["account"]
+    return "pending:" + keyring().keyed_hash(request.remote_addr or "")
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(account_limit, key_func=pending_account, methods=["POST"], deduct_when=_refused)
+def second_factor():
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.index"))
+    user = _pending_user()
+    if user is None:
+        session.pop(PENDING, None)
+        flash("Please sign in again: the step for your two-factor code has expired or was not started.", "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        factor = check_second_factor(user, form.code.data)
+        if factor is None:
+            note_failed_second_factor(user, request.remote_addr)
+            db.session.commit()
+            form.code.data = ""  # a refused code is not sent back
+            flash("That code is not valid. Type the 6 digits your authenticator app shows now, "
+                  "or one of your unused recovery codes.", "error")
+        else:
+            next_path = session[PENDING]["next"]
+            start_session(user)
+            audit(Actor.for_user(user, address=request.remote_addr), "user.login", "user", user.id,
+                  second_factor=factor.kind)
+            db.session.commit()
+            if factor.kind == "recovery":
+                flash(f"You signed in with a recovery code; it cannot be used again. {factor.codes_left} "
+                      "left: make new ones on your account page if you are running short.", "warning")
+            return redirect(next_path)
+    return (render_template("console/two_factor_code.html", form=form, email=user.email),
+            401 if request.method == "POST" else 200)
 
 
 def start_session(user: User) -> None:
@@ -127,7 +209,8 @@ def end_this_session(message: str) -> None:
 @login_required
 def logout():
     user = current_user._get_current_object()
-    sign_out(Actor.for_user(user), user)  # every session of this user, not only this cookie
+    # Every session of this user, not only this cookie.
+    sign_out(Actor.for_user(user, address=request.remote_addr), user)
     db.session.commit()
     end_this_session("You are signed out.")
     return redirect(url_for("auth.login"))
@@ -175,6 +258,8 @@ def too_many_attempts(error):
         return error
     if request.endpoint == "auth.login":
         return render_template("console/login.html", form=LoginForm(), limited=True), 429
+    if request.endpoint == "auth.second_factor":
+        return render_template("console/two_factor_code.html", form=CodeForm(), limited=True), 429
     return render_template("console/too_many_attempts.html"), 429
 
 
@@ -190,4 +275,14 @@ def init_app(app: Flask) -> None:
         if (request.blueprint in ("viewer", "api", "hooks", "health") or endpoint == "static"
                 or endpoint.endswith(".static")):
             return None
-        return enforce_session_limits()
+        return enforce_session_limits() or require_enrolment()
+
+
+def require_enrolment():
+    """Send a signed-in user whom the ``two_factor`` setting requires to enrol to the enrolment page."""
+    if not current_user.is_authenticated or request.endpoint in ENROLMENT_ENDPOINTS:
+        return None
+    user = current_user._get_current_object()
+    if is_enabled(user) or not required_for(user, get_settings().two_factor):
+        return None
+    return redirect(url_for("account.two_factor"))

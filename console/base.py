@@ -17,6 +17,7 @@ from werkzeug.wsgi import LimitedStream
 from messaging.audit import Actor
 from messaging.paging import page_number
 
+from .dashboard import home_context
 from .formatting import TYPE_FORMATTERS
 from .lookup import MAX_ID, get_by_id, parse_id
 
@@ -28,8 +29,8 @@ UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def current_actor() -> Actor:
-    """The signed-in user as the core's audit actor."""
-    return Actor.for_user(current_user)
+    """The signed-in user as the core's audit actor, acting from this request's address."""
+    return Actor.for_user(current_user, address=request.remote_addr)
 
 
 class RoleMixin:
@@ -95,7 +96,7 @@ class AdminModelView(SecureModelView):
 class HomeView(RoleMixin, AdminIndexView):
     @expose("/")
     def index(self):
-        return self.render("console/home.html")
+        return self.render("console/home.html", **home_context())
 
 
 def init_input_guards(app: Flask, console_prefix: str) -> None:

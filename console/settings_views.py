@@ -37,10 +37,7 @@ CHOICES = {
 YES_NO = [("true", "yes"), ("false", "no")]
 
 # Settings stored but not acted on yet: the page says so, so nobody relies on them.
-NOT_ENFORCED = {
-    "retention_days": "Not enforced yet: whatever this says, nothing is deleted. Message content, "
-                      "replies and delivery records are kept indefinitely until the retention feature lands.",
-}
+NOT_ENFORCED: dict[str, str] = {}
 
 SECTIONS = [
     ("Organisation", ("org_name", "brand_color", "timezone")),

@@ -27,8 +27,9 @@ class UserForm(BaseForm):
 class UserView(AdminModelView):
     can_edit = False
     can_view_details = False
-    column_list = ("email", "role", "active", "created_at", "last_login_at", "state")
-    column_labels = {"email": "E-mail", "created_at": "Created", "last_login_at": "Last sign-in", "state": ""}
+    column_list = ("email", "role", "active", "two_factor", "created_at", "last_login_at", "state")
+    column_labels = {"email": "E-mail", "two_factor": "Two-factor", "created_at": "Created",
+                     "last_login_at": "Last sign-in", "state": ""}
     column_searchable_list = ("email",)
     column_sortable_list = ("email", "role", "active", "created_at", "last_login_at")
     column_default_sort = ("email", False)
@@ -46,9 +47,14 @@ class UserView(AdminModelView):
                                 "btn btn-sm btn-outline-danger"))
         else:
             actions.append(post_button(view.get_url(".reactivate_view", id=model.id), "Reactivate"))
+        if model.totp_enabled_at is not None and not own:
+            actions.append(link(url_for("account.two_factor_reset", id=model.id), "Reset two-factor…", css))
         return Markup("").join(actions)
 
-    column_formatters = {"state": _state}
+    def _two_factor(view, context, model, name):
+        return "on" if model.totp_enabled_at else "off"
+
+    column_formatters = {"state": _state, "two_factor": _two_factor}
 
     def create_model(self, form):
         with run_core(form=form) as call:

@@ -30,6 +30,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Deleted and overwritten rows are zeroed, not left in free space: erasure must leave nothing readable
+        # (many builds have it on by default, not all).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
 

@@ -23,12 +23,25 @@ def decision_reason(message: Message) -> str:
     return f"{message.mode} — set by {where}"
 
 
+def destroyed_notice(message: Message) -> str | None:
+    """What stands where destroyed content was, e.g. ``Content destroyed by retention on 4 Mar 2030``; None
+    while the content exists."""
+    at = message.content_destroyed_at
+    if at is None:
+        return None
+    return f"Content destroyed by {message.content_destroyed_reason or 'retention'} on {at.day} {at:%b %Y}"
+
+
 def open_message_content(message: Message, actor: Actor) -> tuple[str | None, str | None]:
     """Decrypt one message's subject and body for a person, auditing the access.
 
-    The audit entry is added to the session before decryption; the caller commits it.
+    The audit entry is added to the session before decryption; the caller commits it. A message
+    whose content was destroyed gives ``(None, None)`` without touching a key (``destroyed_notice``
+    says why); the attempt is audited all the same.
     """
     audit(actor, "message.content_opened", "message", message.public_id, contact_id=message.contact_id)
+    if message.content_destroyed_at is not None:
+        return None, None
     return message_content(message)
 
 

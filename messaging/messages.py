@@ -17,6 +17,7 @@ from messaging.policy.content_check import check_standard_content
 from messaging.policy.decision import Decision, LevelChoice, decide, pin_choice, situation_ref
 from messaging.policy.link_lifetime import expires_after_view, link_expiry
 from messaging.policy.optout import marketing_reason, withdrawn_reason
+from messaging.privacy.guard import refuse_erased
 from messaging.rendering.outgoing import ClientFacts, notice_source, preview_text
 from messaging.rendering.text import body_context, render_text
 from messaging.security.crypto import decrypt_content, encrypt_content, keyring
@@ -115,6 +116,7 @@ def _check_content(request: MessageRequest, decision: Decision, settings) -> Dec
 
 
 def _validate(request: MessageRequest) -> None:
+    refuse_erased(request.contact)
     errors = {}
     if request.channel not in CHANNELS:
         errors["channel"] = "must be sms, email or voice"

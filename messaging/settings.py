@@ -194,7 +194,10 @@ SETTING_SPECS: dict[str, SettingSpec] = {s.key: s for s in [
     SettingSpec("renotify_hours", _ladder, "hours after which an unread secure message is re-notified"),
     SettingSpec("quiet_hours", _quiet_hours, "e.g. 21:00-08:00, empty for none"),
     SettingSpec("timezone", _timezone, "IANA time zone of the organisation"),
-    SettingSpec("retention_days", _int_between(0, 3650), "days to keep content, 0 for ever"),
+    SettingSpec("retention_days", _int_between(0, 3650),
+                "days to keep message content (0 keeps it for ever); then it is destroyed: a secure message's "
+                "N days after its link expires (replies and files with it), a standard or inbound text's "
+                "N days after sending"),
     SettingSpec("session_idle_minutes", _int_between(5, 24 * 60), "console idle timeout in minutes"),
     SettingSpec("two_factor", _choice("off", "admins", "all"),
                 "who must sign in with a TOTP code too: off, admins or all"),

@@ -56,7 +56,7 @@ def test_every_console_page_runs_under_the_policy_without_a_violation(live_serve
              f"/admin/users/role/?id={staff_id}", f"/admin/users/reset-password/?id={staff_id}", "/admin/api-keys/",
              "/admin/api-keys/new/", "/admin/audit/", "/admin/settings/", "/admin/matrix/", "/admin/templates/",
              "/admin/scheduled/", "/admin/failed-deliveries/", "/admin/account/",
-             "/admin/segments/", "/admin/segments/new", "/admin/imports/"]
+             "/admin/segments/", "/admin/segments/new", "/admin/imports/", "/admin/webhooks/", "/admin/webhooks/new/"]
     for path in pages:
         page.goto(base + path)
         # The menu bar on every page: who is signed in, and a Sign out button.

@@ -58,7 +58,7 @@ def test_an_admin_sees_the_daily_work_first_then_what_shapes_it_and_admin_last(a
         ("Conversations", []), ("Compose", []), ("Contacts", []), ("Segments", []), ("Imports", []),
         ("Broadcasts", []), ("Campaigns", []), ("Messages", []),
         ("Templates", []), ("Recommendation matrix", []), ("Deliveries", ["Scheduled", "Failed deliveries"]),
-        ("Admin", ["Users", "API keys", "Settings", "Audit log"]),
+        ("Admin", ["Users", "API keys", "Webhooks", "Settings", "Audit log"]),
     ]
 
 

@@ -37,7 +37,7 @@ def test_the_web_process_starts_the_scheduler_at_its_first_request_and_it_sends(
             time.sleep(0.1)
         assert _status(app, message_id) == "sent"
         jobs = {job.id for job in scheduler.get_jobs()}
-        assert jobs == {"dispatch", "renotify", "imports", "broadcasts", "campaigns"}
+        assert jobs == {"dispatch", "renotify", "imports", "broadcasts", "campaigns", "webhooks", "retention"}
     finally:
         scheduler.shutdown(wait=True)
 

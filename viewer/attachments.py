@@ -90,6 +90,9 @@ def download(token: str, attachment_id: str):
     if _expired(message):
         return notice(_("This file is no longer available"),
                       _("The message it came with has expired."), 410, token, state="expired")
+    if message.content_destroyed_at is not None:
+        return notice(_("This file is no longer available"),
+                      _("The message it came with has expired."), 410, token, state="expired")
     data = open_attachment(attachment, client_ip())
     db.session.commit()
     response = Response(data, mimetype=attachment.media_type)

@@ -14,6 +14,6 @@ def open_attachment(attachment: Attachment, ip: str | None, staff: Actor | None 
     record_event(message, "attachment_downloaded", ip, attachment=attachment.public_id,
                  filename=attachment.filename, by="staff" if staff else "client")
     if staff is not None:
-        audit(staff, "attachment.download", "message", message.public_id, attachment=attachment.public_id,
-              filename=attachment.filename)
+        # By id only: a client's file name can name them, and an audit entry outlives their erasure.
+        audit(staff, "attachment.download", "message", message.public_id, attachment=attachment.public_id)
     return data

@@ -92,7 +92,7 @@ def create_segment(actor: Actor, name, rule) -> Segment:
 def update_segment(actor: Actor, segment: Segment, name=None, rule=None) -> list[str]:
     """Rename a segment and/or replace its rule (None leaves either as it is); audited. Returns what changed."""
     clean = _checked(name, rule, segment, check_name=name is not None, check=rule is not None)
-    changed = []
+    changed, old = [], {"name": segment.name, "rule": segment.rule}
     if name is not None and name.strip() != segment.name:
         segment.name = name.strip()
         changed.append("name")
@@ -101,7 +101,8 @@ def update_segment(actor: Actor, segment: Segment, name=None, rule=None) -> list
         changed.append("rule")
     if changed:
         db.session.flush()
-        audit(actor, "segment.update", "segment", segment.id, name=segment.name, changes=changed, rule=segment.rule)
+        audit(actor, "segment.update", "segment", segment.id, name=segment.name, changes=changed, rule=segment.rule,
+              old={k: old[k] for k in changed}, new={k: getattr(segment, k) for k in changed})
     return changed
 
 

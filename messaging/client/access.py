@@ -20,6 +20,7 @@ from messaging.security.crypto import encrypt_content, keyring
 from messaging.security.lockout import active_lock, claim_pin_attempt, clear_message_lock
 from messaging.security.pins import check_contact_pin
 from messaging.settings import get_settings
+from messaging.webhooks import emit
 
 MAX_REPLY_LENGTH = 5000
 # Opens of one link within this window share one link_opened row (its count grows instead).
@@ -156,6 +157,8 @@ def mark_viewed(message: Message, ip: str | None) -> None:
     now = clock.utcnow()
     if message.viewed_at is None:
         message.viewed_at = now
+        emit("message.viewed", message_id=message.public_id, contact_id=message.contact_id, status=message.status,
+             channel=message.channel, mode=message.mode)
     record_event(message, "viewed", ip=ip)
 
 
@@ -175,4 +178,7 @@ def add_reply(message: Message, text: str, ip: str | None) -> Message:
                     body_ciphertext=encrypt_content(data_key, text), situation_id=message.situation_id)
     db.session.add(reply)
     record_event(message, "replied", ip=ip)
+    db.session.flush()  # the reply's public id, for the event
+    emit("message.replied", message_id=message.public_id, reply_id=reply.public_id, contact_id=message.contact_id,
+         channel="web")
     return reply

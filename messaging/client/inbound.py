@@ -29,6 +29,7 @@ from messaging.policy.optout import (
 )
 from messaging.security.crypto import encrypt_content, keyring
 from messaging.settings import get_settings
+from messaging.webhooks import emit
 
 INBOUND_ACTOR = Actor(label="sms-inbound")
 MAX_INBOUND_LENGTH = 10_000
@@ -101,4 +102,6 @@ def receive_sms(from_number: str, body: str | None, provider_id: str | None = No
         # An automatic reply: it goes even to a contact who sent STOP (carriers expect HELP answered).
         queue_system_text(contact, from_number, help_reply_text(settings.org_name, settings.help_text))
     db.session.flush()
+    if keyword is None:
+        emit("message.replied", reply_id=message.public_id, contact_id=contact.id, channel="sms")
     return InboundResult(message=message, keyword=keyword)

@@ -40,6 +40,8 @@ def reissue_problem(message: Message) -> str | None:
     """Why this message cannot get a fresh link, or None."""
     if message.direction != "out" or message.mode != "secure":
         return "Only a secure message sent to a client has a link to re-issue."
+    if message.content_destroyed_at is not None:
+        return f"Its content was destroyed by {message.content_destroyed_reason}: there is nothing to re-issue."
     if message.status in NOT_REISSUABLE_STATUSES:
         return f"A {message.status} message has no link to re-issue."
     channel = message.channel

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Integer, String, bindparam, case, func, insert, update
 
 from messaging import clock
-from messaging.audit import audit
+from messaging.audit import audit, redacted
 from messaging.db import db
 from messaging.delivery.provider_status import PRIMARY_KINDS, sync_message_status
 from messaging.delivery.quiet_hours import QuietHours
@@ -25,6 +25,7 @@ from messaging.events import record_event
 from messaging.models import Delivery, Message, MessageEvent
 from messaging.policy.optout import PROVIDER_ACTOR, PROVIDER_OPT_OUT_CODES, mark_opted_out
 from messaging.settings import get_settings
+from messaging.webhooks import emit
 
 
 def backoff_seconds(attempt: int, base: float = 30.0, cap: float = 3600.0) -> float:
@@ -101,6 +102,9 @@ class _SentBuffer:
         notices = 1 if delivery.kind == "notice" else 0
         if follows or notices:
             self.messages.append({"b_id": message.id, "b_status": "sent" if follows else None, "b_notices": notices})
+        if follows:
+            emit("message.sent", message_id=message.public_id, contact_id=message.contact_id, status="sent",
+                 channel=delivery.channel, mode=message.mode, delivery=delivery.kind)
         self.events.append({"message_id": message.id, "kind": "sent", "at": now, "ip_hash": None,
                             "detail": {"channel": delivery.channel, "delivery": delivery.kind}})
 
@@ -175,6 +179,9 @@ def retry_or_fail(delivery: Delivery, exc: TransportError, run: PassRun) -> None
     sync_message_status(delivery)
     record_event(message, "failed", channel=delivery.channel, delivery=delivery.kind, code=exc.code,
                  error=str(exc)[:500])
+    if delivery.kind in PRIMARY_KINDS:
+        emit("message.failed", message_id=message.public_id, contact_id=message.contact_id, status=message.status,
+             channel=delivery.channel, mode=message.mode, delivery=delivery.kind, code=exc.code)
     run.result.failed += 1
 
 
@@ -227,5 +234,5 @@ def retry_now(delivery: Delivery, actor) -> Delivery:
     if delivery.kind in PRIMARY_KINDS and delivery.message.status == "failed":
         delivery.message.status = "queued"
     record_event(delivery.message, "queued", retry=True)
-    audit(actor, "delivery.retry", "delivery", delivery.id, previous_error=delivery.last_error)
+    audit(actor, "delivery.retry", "delivery", delivery.id, previous_error=redacted(delivery.last_error))
     return delivery

@@ -8,6 +8,7 @@ from messaging.db import db
 from messaging.events import record_event
 from messaging.models import Delivery
 from messaging.policy.optout import PROVIDER_ACTOR, PROVIDER_OPT_OUT_CODES, mark_opted_out
+from messaging.webhooks import emit
 
 # Twilio message and call statuses → ours. Those not listed (queued, accepted, sending, sent,
 # initiated, ringing, in-progress, ...) only tell us the provider has the send.
@@ -72,4 +73,8 @@ def record_provider_status(provider_id: str | None, status: str, error_code: str
         if code in PROVIDER_OPT_OUT_CODES:
             mark_opted_out(message.contact, source="provider", actor=PROVIDER_ACTOR, note=f"Twilio error {code}")
     sync_message_status(delivery)
+    if delivery.kind in PRIMARY_KINDS:
+        emit(f"message.{outcome}", message_id=message.public_id, contact_id=message.contact_id,
+             status=message.status, channel=delivery.channel, mode=message.mode, delivery=delivery.kind,
+             code=str(error_code) if outcome == "failed" and error_code not in (None, "") else None)
     return delivery

@@ -33,6 +33,7 @@ from messaging.outreach.deciding import RecipientDecider
 from messaging.outreach.frequency import over_cap, recent_bulk_counts
 from messaging.outreach.queueing import BulkSource, queue_bulk
 from messaging.settings import get_settings, parse_frequency_cap
+from messaging.webhooks import emit
 
 UNFINISHED = ("queued", "sending", "paused")
 
@@ -155,9 +156,12 @@ def mark_sent(now: datetime) -> int:
                                 Delivery.status.in_(UNFINISHED))
     done = db.session.execute(
         update(Broadcast).where(Broadcast.status == "sending", Broadcast.fanout_done_at.is_not(None), ~unfinished)
-        .values(status="sent", finished_at=now).execution_options(synchronize_session=False)).rowcount
+        .values(status="sent", finished_at=now).returning(Broadcast.id)
+        .execution_options(synchronize_session=False)).scalars().all()
+    for broadcast_id in done:
+        emit("broadcast.finished", broadcast_id=broadcast_id, status="sent")
     db.session.commit()
-    return done
+    return len(done)
 
 
 def run_broadcasts(max_seconds: float = 30.0, now: datetime | None = None) -> BroadcastPassResult:

@@ -7,6 +7,8 @@ it is a Conflict ``invalid_state``. Every move is audited; nothing here commits.
 """
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import func, select, update
 
 from messaging import clock
@@ -51,7 +53,7 @@ def send_broadcast(actor: Actor, broadcast: Broadcast) -> Broadcast:
     if broadcast.status == "draft":
         # An override accepted when an admin created the broadcast stands for whoever sends it.
         sender = actor if broadcast.override_reason is None or actor.is_admin else \
-            Actor(label=actor.label, user_id=actor.user_id, api_key_id=actor.api_key_id, role="admin")
+            dataclasses.replace(actor, role="admin")
         check_bulk_policy(broadcast.template, broadcast.situation, level_of(broadcast), decision, sender,
                           broadcast.override_reason)
     _move(broadcast, "send", "scheduled" if _scheduled_ahead(broadcast) else "sending")

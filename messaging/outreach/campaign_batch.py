@@ -30,6 +30,7 @@ from messaging.outreach.frequency import over_cap, recent_bulk_counts
 from messaging.outreach.queueing import BulkSource, queue_bulk
 from messaging.outreach.recipients import RecipientFacts, classify, needs_marketing, outcome_reason
 from messaging.people.consent import states_for
+from messaging.webhooks import emit
 
 PLACE_COLUMNS = ("id", "contact_id", "step", "state", "exit_reason", "next_due_at", "enrolled_at", "last_step_at",
                  "ended_at")
@@ -116,6 +117,8 @@ class Batch:
     def exit(self, place: Place, reason: str) -> None:
         place.state, place.exit_reason, place.ended_at, place.next_due_at = "exited", reason, self.now, None
         self.tally.exited += 1
+        emit("campaign.exited", campaign_id=self.plan.campaign.id, enrolment_id=place.id,
+             contact_id=place.contact_id, state="exited", reason=reason, step=place.step)
 
     def zone_of(self, contact: Contact) -> ZoneInfo:
         try:

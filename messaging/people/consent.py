@@ -20,6 +20,7 @@ from messaging.audit import Actor, audit
 from messaging.db import db
 from messaging.errors import ValidationFailed
 from messaging.models import CONSENT_CHANNELS, CONSENT_PURPOSES, CONSENT_SOURCES, ConsentEntry, Contact
+from messaging.webhooks import emit
 
 DEFAULT_GRANTED = {"transactional": True, "marketing": False}
 PHONE_CHANNELS = ("sms", "voice")
@@ -214,7 +215,13 @@ def states_for(contact_ids, channels=CONSENT_CHANNELS) -> dict[int, dict[str, di
 def change_consent(actor: Actor, contact: Contact, channel: str, purpose: str, granted: bool, source: str,
                    note: str | None = None) -> ConsentEntry:
     """A person's grant or withdrawal (staff, API): always one row, even if it repeats the state, audited."""
+    check_consent_choice(channel, purpose)  # before reading the state it names
+    was = consent_state(contact, channel, purpose).granted
+    changed = was != bool(granted)
     entry = record_consent(contact, channel, purpose, granted, source, actor, (note or "").strip() or None)
+    if changed:
+        emit("contact.opted_in" if granted else "contact.opted_out", contact_id=contact.id, source=source,
+             consent=[f"{channel}:{purpose}"])
     audit(actor, "contact.consent", "contact", contact.id, channel=channel, purpose=purpose,
-          granted=bool(granted), source=source)
+          granted=bool(granted), source=source, old=was, new=bool(granted))
     return entry

@@ -25,6 +25,7 @@ from messaging.models import Contact, Delivery, Message
 from messaging.people.consent import grant_phone_transactional, has_consent, withdraw_phone
 from messaging.policy.decision import AUTOMATIC_REPLY
 from messaging.security.crypto import encrypt_content, keyring
+from messaging.webhooks import emit
 
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
@@ -96,6 +97,8 @@ def mark_opted_out(contact: Contact, source: str, actor: Actor = SMS_ACTOR, note
     if rows:
         audit(actor, "contact.opt_out", "contact", contact.id, source=source,
               consent=[f"{row.channel}:{row.purpose}" for row in rows])
+        emit("contact.opted_out", contact_id=contact.id, source=source, consent=sorted(
+            f"{row.channel}:{row.purpose}" for row in rows))
     return bool(rows)
 
 
@@ -105,6 +108,8 @@ def mark_opted_in(contact: Contact, source: str, actor: Actor = SMS_ACTOR) -> bo
     if rows:
         audit(actor, "contact.opt_in", "contact", contact.id, source=source,
               consent=[f"{row.channel}:{row.purpose}" for row in rows])
+        emit("contact.opted_in", contact_id=contact.id, source=source, consent=sorted(
+            f"{row.channel}:{row.purpose}" for row in rows))
     return bool(rows)
 
 

@@ -127,18 +127,20 @@ def save_template(data: dict, actor: Actor, template: Template | None = None,
     if creating:
         template = Template()
         db.session.add(template)
-    changed = {}
+    changed, before = {}, {}
     for key, value in {**fields.__dict__, **lifetime["values"]}.items():
         old = getattr(template, key)
         if creating or old != value:
-            changed[key] = value
+            changed[key], before[key] = value, old
             setattr(template, key, value)
     db.session.flush()
     summary = {k: (v.key if isinstance(v, Situation) else v) for k, v in changed.items()
                if k in ("slug", "channel", "situation", "mode", "require_pin") + LIFETIME_FIELDS}
     if creating or changed:
         audit(actor, "template.create" if creating else "template.update", "template", template.id,
-              changed=sorted(changed), **summary)
+              changed=sorted(changed), **summary,
+              **({} if creating else {"old": {k: (v.key if isinstance(v, Situation) else v) for k, v in before.items()
+                                              if k in summary}, "new": summary}))
     if blocking:
         audit(actor, "template.policy_override", "template", template.id, reason=reason,
               blocked_by=[w.code for w in blocking])

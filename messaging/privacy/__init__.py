@@ -1,5 +1,7 @@
 """GDPR rights over one contact: ``export`` (everything Sealed holds, as JSON) and ``erase``
 (data keys destroyed, personal fields anonymised, pending deliveries cancelled, addresses cleared).
+``rejects`` finds the contact among imports' rejected rows; ``guard`` refuses new messages to an erased
+contact (``messages`` calls it).
 
 May import only the foundation, ``security``, ``people`` and ``retention`` (its shredding).
 """

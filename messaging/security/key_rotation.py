@@ -1,9 +1,10 @@
 """Master-key rotation: re-encrypt every column sealed under ``ENCRYPTION_KEYS`` under its first key.
 
-Four columns hold ciphertext under the master keys: each message's wrapped data key, a code
-delivery's sealed payload, the outbox transport's records, and each contact import's wrapped data
-key. Message bodies, import files and rejected rows are under their data keys and need nothing:
-re-wrapping the data key is enough.
+Six columns hold ciphertext under the master keys: each message's wrapped data key, a code
+delivery's sealed payload, the outbox transport's records, each contact import's wrapped data
+key, each console user's TOTP secret and each webhook endpoint's signing secret. Message bodies,
+import files and rejected rows are under their data keys and need nothing: re-wrapping the data
+key is enough.
 
 The work goes in batches, each its own transaction, walking each table by id (keyset pagination),
 so memory stays flat however large the tables are. A run stopped half-way leaves every row readable,
@@ -19,7 +20,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from messaging.audit import Actor, audit
 from messaging.db import db
-from messaging.models import ContactImport, Delivery, Message, OutboxEntry
+from messaging.models import ContactImport, Delivery, Message, OutboxEntry, User, WebhookEndpoint
 from messaging.security.crypto import InvalidToken, keyring
 
 BATCH_SIZE = 500
@@ -31,6 +32,8 @@ SEALED_COLUMNS = (
     ("code payloads", Delivery.__table__.c.payload_ciphertext),
     ("outbox records", OutboxEntry.__table__.c.payload),
     ("import keys", ContactImport.__table__.c.data_key),
+    ("two-factor secrets", User.__table__.c.totp_secret_ciphertext),
+    ("webhook secrets", WebhookEndpoint.__table__.c.secret_ciphertext),
 )
 
 

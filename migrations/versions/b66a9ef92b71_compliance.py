@@ -9,6 +9,11 @@ Revises: 9791f56ce134
 Create Date: 2026-12-02 18:16:07.824494
 
 """
+import hashlib
+import hmac
+import json
+from datetime import datetime
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -112,10 +117,60 @@ def upgrade():
     _chain_existing_audit_entries()
 
 
+# A frozen copy of messaging.audit_chain's MAC rules as this revision wrote them.
+_CHAIN_COLUMNS = ("id", "at", "actor", "user_id", "api_key_id", "action", "target_type", "target_id", "detail",
+                  "ip_hash")
+
+
+def _chain_key():
+    from flask import current_app
+
+    secret = current_app.config["SECRET_KEY"]
+    return hashlib.sha256(b"sealed.audit-chain|" + (secret.encode() if isinstance(secret, str) else secret)).digest()
+
+
+def _canonical(row):
+    values = [row[name] for name in _CHAIN_COLUMNS]
+    if isinstance(values[1], datetime):
+        values[1] = values[1].replace(tzinfo=None).isoformat(timespec="microseconds")
+    values[8] = values[8] or {}
+    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def _entry_mac(key, row, prev_mac):
+    return hmac.new(key, _canonical(row) + b"|" + (prev_mac or "").encode(), hashlib.sha256).hexdigest()
+
+
+def _head_mac(key, last_id, entry_count, last_mac):
+    text = json.dumps(["head", last_id, entry_count, last_mac], separators=(",", ":")).encode()
+    return hmac.new(key, text, hashlib.sha256).hexdigest()
+
+
 def _chain_existing_audit_entries():
     """MAC every existing audit entry in id order and write the head row (count, last id, last MAC)."""
     bind = op.get_bind()
-    bind.execute(sa.text("INSERT INTO audit_head (id, entry_count) VALUES (1, 0)"))
+    entries = sa.table("audit_entry", sa.column("id", sa.Integer), sa.column("at", sa.DateTime),
+                       *(sa.column(name, sa.String) for name in ("actor", "action", "target_type", "target_id",
+                                                                  "ip_hash", "mac")),
+                       sa.column("user_id", sa.Integer), sa.column("api_key_id", sa.Integer),
+                       sa.column("detail", sa.JSON))
+    key = _chain_key()
+    last_id, last_mac, count = None, None, 0
+    while True:
+        query = sa.select(*(entries.c[name] for name in _CHAIN_COLUMNS)).order_by(entries.c.id).limit(1000)
+        if last_id is not None:
+            query = query.where(entries.c.id > last_id)
+        batch = [dict(row._mapping) for row in bind.execute(query)]
+        if not batch:
+            break
+        for row in batch:
+            last_mac = _entry_mac(key, row, last_mac)
+            bind.execute(sa.update(entries).where(entries.c.id == row["id"]).values(mac=last_mac))
+            last_id, count = row["id"], count + 1
+    bind.execute(sa.text("INSERT INTO audit_head (id, last_id, entry_count, last_mac, mac) "
+                         "VALUES (1, :last_id, :count, :last_mac, :mac)"),
+                 {"last_id": last_id, "count": count, "last_mac": last_mac,
+                  "mac": _head_mac(key, last_id, count, last_mac)})
 
 
 def downgrade():
