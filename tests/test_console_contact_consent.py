@@ -73,7 +73,8 @@ def test_staff_record_a_grant_with_a_note_and_it_heads_the_history(app):
         [entry] = consent_history(db.session.get(Contact, contact_id))
         assert (entry.source, entry.actor, entry.user_id is not None) == ("staff", "clerk@example.com", True)
         assert audit_entries("contact.consent")[0].detail == {"channel": "email", "purpose": "marketing",
-                                                              "granted": True, "source": "staff"}
+                                                              "granted": True, "source": "staff",
+                                                              "old": False, "new": True}
 
 
 def test_a_bad_consent_form_records_nothing_and_keeps_what_was_typed(app):

@@ -14,9 +14,12 @@ from messaging.db import db
 from messaging.delivery.engine import dispatch_once
 from messaging.delivery.transports.outbox import read_outbox
 from messaging.messages import MessageRequest, message_content, send_message
-from messaging.models import AuditEntry, Delivery, Message, OutboxEntry
+from messaging.models import AuditEntry, Delivery, Message, OutboxEntry, User, WebhookEndpoint
 from messaging.security.key_rotation import rotate_master_keys
-from seeds.factories import make_contact
+from messaging.security.two_factor import check_second_factor
+from messaging.webhooks.endpoints import endpoint_secret, register_endpoint
+from seeds.factories import make_contact, make_user
+from tests.support.accounts import code_now, enrol
 from tests.support.app import app_config, dispose
 
 SECURE_BODY = "Secure body sealed before rotation RT-1"
@@ -160,3 +163,37 @@ def test_a_rotation_stopped_half_way_leaves_every_row_readable_and_a_second_run_
     with same_database(first, [new_key]).app_context():
         assert message_content(db.session.get(Message, ids["standard"]))[1] == STANDARD_BODY
         assert len(read_outbox()) == 2
+
+
+def test_two_factor_secrets_and_webhook_secrets_still_open_after_rotation_and_removal_of_the_old_key(
+        make_app, same_database):
+    """A staff member's authenticator keeps working and a receiver's signing secret stays the same."""
+    first = make_app()
+    old_key = first.config["ENCRYPTION_KEYS"][0]
+    new_key = Fernet.generate_key().decode()
+    user_email = "totp.rotation@example.com"
+    with first.app_context():
+        make_user(user_email, role="admin", password="a long rotation passphrase")
+        # A public address literal: the URL check resolves nothing and refuses nothing.
+        registered = register_endpoint(SYSTEM, "https://93.184.216.34/sealed-events", ["message.sent"])
+        db.session.commit()
+        endpoint_id, webhook_secret = registered.endpoint.id, registered.secret
+    totp_secret, _recovery_codes = enrol(first, user_email)
+
+    rotated = _rotate(same_database(first, [new_key, old_key]))
+    assert rotated.exit_code == 0, rotated.output
+    assert "Re-wrapped 1 of 1 two-factor secrets…" in rotated.output
+    assert "Re-wrapped 1 of 1 webhook secrets…" in rotated.output
+
+    only_new = same_database(first, [new_key])
+    with only_new.app_context():
+        user = db.session.execute(db.select(User).filter_by(email=user_email)).scalar_one()
+        assert check_second_factor(user, code_now(totp_secret)).kind == "totp"
+        assert endpoint_secret(db.session.get(WebhookEndpoint, endpoint_id)) == webhook_secret
+        db.session.rollback()
+
+    never_rotated = same_database(first, [Fernet.generate_key().decode()])
+    with never_rotated.app_context():
+        user = db.session.execute(db.select(User).filter_by(email=user_email)).scalar_one()
+        with pytest.raises(InvalidToken):
+            check_second_factor(user, code_now(totp_secret))
