@@ -99,7 +99,8 @@ def decide_for(request: MessageRequest) -> Decision:
         situation=situation_ref(situation), enforce=settings.enforce_recommendations,
         portal_enabled=settings.portal_enabled, pin_method=settings.pin_method,
         contact_has_pin=request.contact.has_pin, contact_has_date_of_birth=request.contact.date_of_birth is not None,
-        marketing_consent=has_consent(request.contact, request.channel, "marketing"))
+        marketing_consent=has_consent(request.contact, request.channel, "marketing"),
+        client_sets_pin=settings.client_sets_pin)
     return _check_content(request, decision, settings)
 
 

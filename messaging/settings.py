@@ -199,6 +199,10 @@ SETTING_SPECS: dict[str, SettingSpec] = {s.key: s for s in [
                 "N days after its link expires (replies and files with it), a standard or inbound text's "
                 "N days after sending"),
     SettingSpec("session_idle_minutes", _int_between(5, 24 * 60), "console idle timeout in minutes"),
+    SettingSpec("client_sets_pin", _bool,
+                "true or false: a client without a PIN chooses one after a one-time code (false: only staff set PINs)"),
+    SettingSpec("office_contact", _text(200, allow_empty=True),
+                "how clients reach the office (phone, e-mail), shown in the secure pages' first-time explanation"),
     SettingSpec("two_factor", _choice("off", "admins", "all"),
                 "who must sign in with a TOTP code too: off, admins or all"),
     SettingSpec("frequency_cap", _frequency_cap,

@@ -44,7 +44,7 @@ def test_contact_tag_filter_lists_only_tagged_contacts(app):
 
 def test_contact_list_shows_consent_opt_out_and_pin_state_but_never_the_hash(app):
     with app.app_context():
-        contact = make_contact(first_name="Olive", last_name="Optout", pin="4321")
+        contact = make_contact(first_name="Olive", last_name="Optout", pin="4731")
         mark_opted_out(contact, source="keyword")
         db.session.commit()
         pin_hash, contact_id = contact.pin_hash, contact.id

@@ -5,7 +5,7 @@ from flask import Flask
 
 from extensions import csrf
 
-from . import attachments, branding, thread, views  # noqa: F401 - their routes register on bp
+from . import attachments, branding, pin_choice, thread, views  # noqa: F401 - their routes register on bp
 from .blueprint import bp
 
 

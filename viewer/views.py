@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import g, redirect, render_template, request, url_for
+from flask import g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -26,7 +26,9 @@ from messaging.client.access import (
     request_code,
 )
 from messaging.client.codes import CODE_LIFETIME, MAX_CODE_FAILURES, CodeRefused, code_routes
+from messaging.client.introduction import introduction_due, note_introduction_seen
 from messaging.client.links import note_expired_open, open_link, request_new_link
+from messaging.client.pin_choice import choice_pending, client_may_choose, offer_choice
 from messaging.client.sessions import start_session
 from messaging.db import db
 from messaging.models import Message
@@ -36,6 +38,7 @@ from messaging.settings import get_settings
 from .blueprint import bp, post_limit, verify_limit
 from .language import use_language
 from .pages import client_ip, minutes_from_now, not_found
+from .pin_choice import choice_page
 from .session_cookie import current_session, set_session_cookie
 from .thread import render_thread
 
@@ -70,6 +73,8 @@ def gate(message: Message, token: str, status: int = 200, **extra) -> tuple[str,
         "lockout_minutes": settings.lockout_minutes, "routes": routes, "route": routes[0] if routes else None,
         "code_minutes": int(CODE_LIFETIME.total_seconds() // 60), "code_attempts": MAX_CODE_FAILURES,
         "error": None, "error_field": None, "code_sent": None, "dob": {},
+        "will_choose_pin": method == "one_time_code" and not message.contact.has_pin and client_may_choose(message),
+        "introduction": introduction_due(message.contact), "office_contact": settings.office_contact,
     }
     context.update(extra)
     context["page_state"] = _page_state(method, until is not None, status, context)
@@ -102,6 +107,8 @@ def landing(token: str):
         return _dead_link(state, message, token)
     session = current_session(message.contact_id)
     if session is not None:  # a verified browser, not a link scanner: the thread at once
+        if choice_pending(session):  # a reload of the page that asks for a PIN
+            return choice_page(message, token)
         return render_thread(message, session, token)
     # Rendered first: the commit would expire what the page reads (three reloads), and a pending
     # INSERT would hold SQLite's write lock through the rendering.
@@ -120,6 +127,7 @@ def open_message(token: str):
         return _dead_link(state, message, token)
     use_language(message.contact.language)  # before any error below is translated
     method = identity_method(message)
+    by_code = False
     if method is not None and current_session(message.contact_id) is None:
         how = _posted_proof(method)
         outcome = _prove(message, how)
@@ -128,11 +136,17 @@ def open_message(token: str):
         db.session.commit()
         if not outcome.ok:
             return _refused(message, token, outcome, how)
+        by_code = how == "code"
+    note_introduction_seen(message.contact)
     session = current_session(message.contact_id)
     raw = None
     if session is None:
         raw, session = start_session(message.contact, message, client_ip())
-    response = render_thread(message, session, token)
+    if (by_code and offer_choice(session, message)) or choice_pending(session):
+        db.session.commit()
+        response = make_response(*choice_page(message, token))
+    else:
+        response = render_thread(message, session, token)
     return set_session_cookie(response, raw) if raw else response
 
 
@@ -249,6 +263,7 @@ def ask_for_link(token: str):
 
 
 @bp.get("/<token>/code")
+@bp.get("/<token>/pin")
 @bp.get("/<token>/ask")
 @bp.get("/<token>/reply")
 def back_to_landing(token: str):

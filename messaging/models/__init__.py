@@ -33,6 +33,7 @@ from messaging.models.choices import (
     LEVEL_MODES,
     MESSAGE_STATUSES,
     MODES,
+    PIN_SETTERS,
     RECOMMENDATIONS,
     ROLES,
     TWO_FACTOR_POLICIES,
@@ -78,7 +79,7 @@ __all__ = [
     "AUDIENCE_OUTCOMES", "BROADCAST_STATUSES", "CAMPAIGN_STATUSES", "ENROLMENT_STATES", "EXIT_REASONS", "EXIT_RULES",
     "STEP_RUN_OUTCOMES", "Broadcast", "BroadcastRecipient", "Campaign", "CampaignEnrolment", "CampaignStep",
     "CampaignStepRun",
-    "AuditHead", "DESTRUCTION_REASONS", "TWO_FACTOR_POLICIES",
+    "AuditHead", "DESTRUCTION_REASONS", "PIN_SETTERS", "TWO_FACTOR_POLICIES",
     "WEBHOOK_DELIVERY_STATUSES", "WEBHOOK_EVENT_TYPES", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint",
     "WebhookEvent",
 ]

@@ -18,7 +18,9 @@ DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "suppre
 EVENT_KINDS = ("queued", "sent", "delivered", "failed", "link_opened", "pin_failed", "locked", "verified",
                "viewed", "replied", "revoked", "expired", "suppressed", "cancelled", "code_sent",
                "renotified", "content_opened", "link_requested", "reissued", "attachment_downloaded",
-               "signed_out", "content_destroyed")
+               "signed_out", "content_destroyed", "pin_chosen", "pin_choice_skipped")
+# Who set a contact's PIN (Contact.pin_set_by).
+PIN_SETTERS = ("client", "staff")
 # How a message's content came to be destroyed (Message.content_destroyed_reason).
 DESTRUCTION_REASONS = ("retention", "erasure")
 TWO_FACTOR_POLICIES = ("off", "admins", "all")

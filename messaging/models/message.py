@@ -157,5 +157,8 @@ class ViewerSession(db.Model):
     ended_at: Mapped[datetime | None]
     ended_reason: Mapped[str | None] = mapped_column(String(32))  # signed_out, revoked, locked
     ip_hash: Mapped[str | None] = mapped_column(String(64))
+    # Until when this session may choose the contact's PIN: set only by a one-time code just checked,
+    # so a session opened with a date of birth (or an old one) cannot replace a PIN.
+    pin_choice_until: Mapped[datetime | None]
 
     contact: Mapped[Contact] = relationship()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, false
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from messaging.db import db
@@ -53,6 +53,10 @@ class Settings(db.Model):
     logo_media_type: Mapped[str | None] = mapped_column(String(32))
     # Console sign-in with a TOTP code as well as the password: off, admins, all.
     two_factor: Mapped[str] = mapped_column(String(8), default="off", server_default="off")
+    # Clients without a PIN choose one after a one-time code (off: only staff set PINs).
+    client_sets_pin: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # How clients reach the office, shown in the secure page's explanation (empty: "the way you usually do").
+    office_contact: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # Words the content check looks for in standard messages (comma or newline separated).
     sensitive_terms: Mapped[str] = mapped_column(Text, default=DEFAULT_SENSITIVE_TERMS)
     help_text: Mapped[str] = mapped_column(

@@ -97,6 +97,11 @@ class Contact(db.Model):
     pin_locked_until: Mapped[datetime | None]
     # Consecutive locks since the last successful verification: each lasts four times the one before.
     pin_lock_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Who set the PIN (``client`` on the secure page, ``staff`` in the console or API) and when; None without one.
+    pin_set_by: Mapped[str | None] = mapped_column(String(8))
+    pin_set_at: Mapped[datetime | None]
+    # When the contact first acted on a secure page that carried the plain explanation of what it is.
+    secure_intro_seen_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
     # Set by GDPR erasure: personal fields are anonymised and the messages' keys destroyed.

@@ -6,12 +6,14 @@ of the consent ledger (``people.consent``), which alone holds the state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 
+from messaging import clock
 from messaging.audit import SYSTEM, Actor, audit
 from messaging.db import db
 from messaging.errors import ValidationFailed
@@ -65,8 +67,11 @@ def _as_bool(value, field: str, errors: dict) -> bool:
     return False
 
 
-def contact_fields(data: dict, partial: bool = False) -> dict:
-    """Validate contact input; returns the cleaned fields or raises ValidationFailed with each problem."""
+def contact_fields(data: dict, partial: bool = False, date_of_birth: date | None = None) -> dict:
+    """Validate contact input; returns the cleaned fields or raises ValidationFailed with each problem.
+
+    ``date_of_birth`` is the stored one of a contact being changed: a new PIN must not be its year.
+    """
     errors: dict[str, str] = {}
     clean: dict = {}
     for name in ("first_name", "last_name"):
@@ -124,7 +129,8 @@ def contact_fields(data: dict, partial: bool = False) -> dict:
             clean[flag] = _as_bool(data[flag], flag, errors)
     if data.get("pin") not in (None, ""):
         try:
-            clean["pin_hash"] = hash_pin(data["pin"])
+            clean["pin_hash"] = hash_pin(data["pin"], clean.get("date_of_birth", date_of_birth))
+            clean.update(pin_set_by="staff", pin_set_at=clock.utcnow())
         except InvalidPin as exc:
             errors["pin"] = str(exc)
     if errors:
@@ -176,14 +182,20 @@ def create_contact(actor: Actor, data: dict, source: str = "staff") -> Contact:
     return contact
 
 
-def set_contact_pin(actor: Actor, contact: Contact, pin) -> None:
-    """Set (or, with an empty value, clear) a contact's PIN. Raises InvalidPin."""
+def set_contact_pin(actor: Actor, contact: Contact, pin, set_by: str = "staff") -> None:
+    """Set (or, with an empty value, clear) a contact's PIN, audited. Raises InvalidPin.
+
+    ``set_by`` is ``staff`` (console, API) or ``client`` (chosen on the secure page). A cleared PIN
+    makes the contact's next PIN-protected message ask the client to choose one.
+    """
     if pin in (None, ""):
-        contact.pin_hash = None
-        audit(actor, "contact.pin_cleared", "contact", contact.id)
+        had = contact.pin_set_by
+        contact.pin_hash = contact.pin_set_by = contact.pin_set_at = None
+        audit(actor, "contact.pin_cleared", "contact", contact.id, **({"was_set_by": had} if had else {}))
         return
-    contact.pin_hash = hash_pin(pin)
-    audit(actor, "contact.pin_set", "contact", contact.id)
+    contact.pin_hash = hash_pin(pin, contact.date_of_birth)
+    contact.pin_set_by, contact.pin_set_at = set_by, clock.utcnow()
+    audit(actor, "contact.pin_set", "contact", contact.id, set_by=set_by)
 
 
 def merged_form_data(current: dict | None, changes: dict) -> dict:
@@ -204,7 +216,7 @@ def update_contact(actor: Actor, contact: Contact, data: dict, source: str = "st
     one (a key set to null is deleted). A new phone number on a contact without a timezone sets
     the number's zone when it has exactly one.
     """
-    clean = contact_fields(data, partial=True)
+    clean = contact_fields(data, partial=True, date_of_birth=contact.date_of_birth)
     if "form_data" in clean:
         clean["form_data"] = merged_form_data(contact.form_data, clean["form_data"])
         problem = form_data_problem(clean["form_data"])

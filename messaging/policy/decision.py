@@ -144,8 +144,12 @@ def decide(*, default: LevelChoice, template: LevelChoice | None = None,
            campaign_step: LevelChoice | None = None, one_off: LevelChoice | None = None,
            situation: SituationRef | None = None, enforce: str = "warn", portal_enabled: bool = True,
            pin_method: str = "contact_pin", contact_has_pin: bool = True,
-           contact_has_date_of_birth: bool = True, marketing_consent: bool | None = None) -> Decision:
+           contact_has_date_of_birth: bool = True, marketing_consent: bool | None = None,
+           client_sets_pin: bool = False) -> Decision:
     """Decide mode and PIN for one message. Pure: no database, no clock.
+
+    A contact without a PIN gets a one-time code instead; with ``client_sets_pin`` the message stays
+    PIN-protected, so that after the code the client chooses a PIN the next messages open with.
 
     ``enforce='block'`` turns a secure-recommended situation sent standard into a refusal
     (``blocked_by`` holds ``secure_recommended``); the caller lets an admin override with a reason.
@@ -182,7 +186,11 @@ def decide(*, default: LevelChoice, template: LevelChoice | None = None,
     effective_pin_method = None
     if mode == "secure" and require_pin:
         effective_pin_method = pin_method
-        if pin_method == "contact_pin" and not contact_has_pin:
+        if pin_method == "contact_pin" and not contact_has_pin and client_sets_pin:
+            warnings.append(PolicyWarning(
+                "no_contact_pin",
+                "The contact has no PIN yet; they will be sent a one-time code, then asked to choose their own PIN."))
+        elif pin_method == "contact_pin" and not contact_has_pin:
             effective_pin_method = "one_time_code"
             warnings.append(PolicyWarning(
                 "no_contact_pin",
