@@ -4,9 +4,7 @@ verify and thread flows) the same without JavaScript.
 """
 from __future__ import annotations
 
-import re
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,116 +14,20 @@ import pytest
 from messaging.audit import SYSTEM
 from messaging.clock import utcnow
 from messaging.db import db
-from messaging.delivery.engine import dispatch_once
-from messaging.delivery.transports.outbox import read_outbox
 from messaging.messages import link_for, revoke_message
 from messaging.models import Message
 from messaging.settings import change_setting, get_settings
 from seeds.factories import make_contact
-from tests.support.axe import axe_fixture, describe  # noqa: F401  (axe_fixture: the `axe` fixture)
+from tests.support.axe import axe_fixture  # noqa: F401  (axe_fixture: the `axe` fixture)
+from tests.support.client_pages import check_page, latest_code, new_visit
 from tests.support.messages import send
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 LANGUAGES = ["en", "es"]
-PAGE_BUDGET = 50_000  # bytes on the wire: the document and everything it loads
 PIN, DOB = "2468", ("31", "1", "1980")
-# A missing button or field fails the step soon, saying which, rather than after Playwright's 30 s.
-STEP_TIMEOUT_MS = 8_000
-DOCUMENT_STATUS_NOTE = "Failed to load resource: the server responded with a status of"
 # A ".pdf" that is a Windows executable: refused by content, whatever its name says.
 NOT_A_PDF = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 240
-
-
-# --- the browser side: a page that records what each step transferred ---
-
-@dataclass
-class Visit:
-    """One phone-sized tab; ``step`` runs an action and keeps what that action's page loaded."""
-
-    page: object
-    origin: str
-    requests: list = field(default_factory=list)
-    documents: list = field(default_factory=list)
-    problems: list = field(default_factory=list)
-    pending: int = 0
-
-    def __post_init__(self):
-        self.page.on("request", lambda _r: setattr(self, "pending", self.pending + 1))
-        self.page.on("requestfinished", self._finished)
-        self.page.on("requestfailed", lambda _r: setattr(self, "pending", self.pending - 1))
-        self.page.on("response", lambda r: self.documents.append(r) if r.request.resource_type == "document"
-                     else None)
-        self.page.on("console", self._console)
-        self.page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
-
-    def _finished(self, request) -> None:
-        self.pending -= 1
-        self.requests.append(request)
-
-    def _console(self, message) -> None:
-        # Chromium logs every 4xx/5xx document as a failed load; a 410 or 423 page is the answer, not a fault.
-        own_status = message.text.startswith(DOCUMENT_STATUS_NOTE) and any(
-            message.location.get("url") == document.url for document in self.documents)
-        if message.type == "error" and not own_status:
-            self.problems.append(message.text)
-
-    def step(self, action) -> None:
-        """Run ``action`` (which navigates), then wait for its page and every request the page made."""
-        self.requests.clear()
-        self.documents.clear()
-        with self.page.expect_navigation(wait_until="load"):
-            action()
-        # The icon may be asked for just after "load": give it a moment, then wait for what is in flight.
-        self.page.wait_for_timeout(50)
-        deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
-        while self.pending and time.monotonic() < deadline:
-            self.page.wait_for_timeout(20)
-
-    def goto(self, url: str) -> None:
-        self.step(lambda: self.page.goto(url))
-
-    def submit(self, form_selector: str) -> None:
-        """Press the form's own submit button, as a person would."""
-        button = self.page.locator(form_selector).locator("button, input[type=submit]").first
-        self.step(button.click)
-
-    @property
-    def state(self) -> str | None:
-        return self.page.locator("body").get_attribute("data-state")
-
-    @property
-    def status(self) -> int | None:
-        return self.documents[-1].status if self.documents else None
-
-    def transferred(self) -> int:
-        total = 0
-        for request in self.requests:
-            sizes = request.sizes()
-            total += sizes["responseHeadersSize"] + max(sizes["responseBodySize"], 0)
-        return total
-
-
-def check_page(visit: Visit, axe, state: str, language: str, status: int) -> None:
-    page = visit.page
-    assert visit.state == state, f"expected data-state={state}, got {visit.state} at {page.url}"
-    assert visit.status == status, f"{state}: HTTP {visit.status}, expected {status}"
-    assert page.locator("html").get_attribute("lang") == language
-    foreign = [r.url for r in visit.requests if not r.url.startswith(visit.origin + "/")]
-    assert foreign == [], f"{state}: resources from elsewhere: {foreign}"
-    kinds = {r.resource_type for r in visit.requests}
-    assert {"document", "stylesheet"} <= kinds, f"{state}: the page's own loads were not all seen: {kinds}"
-    assert visit.transferred() < PAGE_BUDGET, f"{state}: {visit.transferred()} bytes transferred"
-    assert visit.problems == [], f"{state}: {visit.problems}"
-    found = axe.check(page)
-    assert found == [], f"{state} ({language}): axe-core found\n{describe(found)}"
-
-
-def new_visit(browser, live_server, javascript: bool = True) -> Visit:
-    context = browser.new_context(**PHONE, java_script_enabled=javascript)
-    context.set_default_timeout(STEP_TIMEOUT_MS)
-    return Visit(context.new_page(), live_server.url)
 
 
 # --- test data: one client and one secure message, made through the core as staff would ---
@@ -142,7 +44,8 @@ class Sent:
 
 
 def sent_message(app, language: str, method: str | None, **settings) -> Sent:
-    """A secure message to a new client speaking ``language``, opened by ``method`` (None: a button)."""
+    """A secure message to a new client speaking ``language``, opened by ``method`` (None: a button;
+    ``client_pin``: PIN-protected, to a client without a PIN yet)."""
     with app.app_context():
         for key, value in settings.items():
             change_setting(SYSTEM, key, value)
@@ -158,12 +61,6 @@ def sent_message(app, language: str, method: str | None, **settings) -> Sent:
         message = send(contact, body="Your results are ready.", subject="Results", secure=True,
                        require_pin=method is not None)
         return Sent(link_for(message), message.id, contact.email)
-
-
-def latest_code(app, email: str) -> str:
-    with app.app_context():
-        dispatch_once()
-        return re.search(r"(?<!\d)(\d{6})(?!\d)", read_outbox(email)[-1]["body"]).group(1)
 
 
 def open_form(sent: Sent) -> str:
@@ -312,6 +209,23 @@ def reach_session_ended(visit, app, language, clock=None):
     return sent, 403
 
 
+def reach_choose_pin(visit, app, language, clock=None):
+    sent = sent_message(app, language, "client_pin")  # no PIN yet: a code, then the client chooses one
+    visit.goto(sent.link)
+    visit.submit("form[action$='/code']")
+    visit.page.locator("[name=code]").fill(latest_code(app, sent.email))
+    visit.submit(open_form(sent))
+    return sent, 200
+
+
+def reach_choose_pin_refused(visit, app, language, clock=None):
+    sent, _ = reach_choose_pin(visit, app, language)
+    for name in ("pin", "pin_confirm"):
+        visit.page.locator(f"[name={name}]").fill("1234")
+    visit.submit("form[action$='/pin']")
+    return sent, 422
+
+
 def reach_too_many(visit, app, language, clock=None):
     app.config["VIEWER_POST_LIMIT"] = "2 per minute"  # read per request: the third POST is one too many
     sent, _ = reach_verify_pin(visit, app, language)
@@ -339,6 +253,8 @@ STATES = {
     "replaced": reach_replaced,
     "session_ended": reach_session_ended,
     "too_many": reach_too_many,
+    "choose_pin": reach_choose_pin,
+    "choose_pin (refused)": reach_choose_pin_refused,
 }
 
 

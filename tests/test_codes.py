@@ -16,6 +16,7 @@ from messaging.settings import change_setting
 from seeds.factories import make_contact
 from tests.support.messages import link_path, send
 from tests.support.records import event_kinds
+from tests.support.viewer import past_pin_choice
 
 BODY = "Code-protected body marker CD-8812"
 CODE_TEXT = re.compile(r"^Sealed demo clinic: your code is (\d{6})\. It expires in 10 minutes\.$")
@@ -36,9 +37,9 @@ def _received_code(address: str) -> tuple[str, dict]:
 
 
 def test_a_contact_without_a_pin_opens_the_message_with_a_code_sent_by_email(ctx, client):
-    contact = make_contact(first_name="Ada")  # no PIN: the decision falls back to a one-time code
+    contact = make_contact(first_name="Ada")  # no PIN: a one-time code, then the client may choose a PIN
     message, path = _message(contact, channel="sms")
-    assert message.pin_method == "one_time_code"
+    assert message.pin_method == "contact_pin"
     landing = client.get(path).get_data(as_text=True)
     assert "Send me a code" in landing and 'name="pin"' not in landing
     assert f"by e-mail to <strong>{mask_address('email', contact.email)}</strong>" in landing
@@ -52,7 +53,7 @@ def test_a_contact_without_a_pin_opens_the_message_with_a_code_sent_by_email(ctx
 
     code, row = _received_code(contact.email)
     assert row["channel"] == "email" and row["subject"] == "Your code from Sealed demo clinic"
-    opened = client.post(path, data={"code": code})
+    opened = past_pin_choice(client, path, client.post(path, data={"code": code}))
     assert opened.status_code == 200 and BODY in opened.get_data(as_text=True)
     db.session.refresh(message)
     assert message.viewed_at is not None

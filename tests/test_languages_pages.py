@@ -10,6 +10,7 @@ from messaging.settings import SETTING_SPECS, get_settings, settings_as_dict
 from seeds.factories import make_contact
 from tests.support.console import signed_in_client
 from tests.support.messages import link_path, send
+from tests.support.viewer import past_pin_choice
 
 SPANISH_CODE = re.compile(r"^Sealed demo clinic: su código es (\d{6})\. Vence en 10 minutos\.$")
 
@@ -26,7 +27,7 @@ def test_a_spanish_speaking_contact_sees_the_landing_page_in_spanish_with_lang_e
     page = client.get(path).get_data(as_text=True)
     assert '<html lang="es"' in page
     assert "Un mensaje seguro de Sealed demo clinic" in page
-    assert "nunca le pedirá una contraseña ni datos de pago" in page
+    assert "nunca le pedirá una contraseña, un número de tarjeta ni un pago en esta página" in page
     assert "Enviarme un código" in page and "Send me a code" not in page
 
 
@@ -48,7 +49,9 @@ def test_a_spanish_speaking_contact_gets_the_code_and_the_message_in_spanish(ctx
     assert row["subject"] == "Su código de Sealed demo clinic"
     code = SPANISH_CODE.match(row["body"])
     assert code, row["body"]
-    opened = client.post(path, data={"code": code.group(1)})
+    asked = client.post(path, data={"code": code.group(1)})
+    assert '<html lang="es"' in asked.get_data(as_text=True) and "Elija su PIN" in asked.get_data(as_text=True)
+    opened = past_pin_choice(client, path, asked)
     page = opened.get_data(as_text=True)
     assert opened.status_code == 200 and '<html lang="es"' in page
     assert "RX-5521" in page and "Cerrar sesión" in page

@@ -17,6 +17,7 @@ from messaging.settings import change_setting
 from seeds.factories import make_contact
 from tests.support.messages import link_path, send
 from tests.support.records import event_kinds
+from tests.support.viewer import past_pin_choice
 
 BODY = "Access body marker AC-4471"
 PIN = "2468"
@@ -126,7 +127,9 @@ def test_forgot_pin_code_by_the_chosen_channel_opens_the_message(ctx, client):
     assert 'autocomplete="one-time-code"' in sent.get_data(as_text=True)
     code = _code_for(message.contact.phone)
     assert not any(CODE.search(row["body"]) for row in read_outbox(message.contact.email))
-    opened = client.post(path, data={"code": code})
+    asked = client.post(path, data={"code": code})
+    assert _state(asked) == "choose_pin"  # the code lets a client who forgot the PIN choose a new one
+    opened = past_pin_choice(client, path, asked)
     assert opened.status_code == 200 and BODY in opened.get_data(as_text=True)
 
 
@@ -154,7 +157,7 @@ def test_the_locked_page_says_until_when_offers_the_code_and_a_new_link_and_a_co
     assert _state(asked) == "link_requested" and "link_requested" in event_kinds(message)
 
     assert client.post(f"{path}/code", data={"channel": "email"}).status_code == 200
-    opened = client.post(path, data={"code": _code_for(message.contact.email)})
+    opened = past_pin_choice(client, path, client.post(path, data={"code": _code_for(message.contact.email)}))
     assert opened.status_code == 200 and BODY in opened.get_data(as_text=True)
     db.session.refresh(message)
     db.session.refresh(message.contact)
@@ -232,9 +235,13 @@ def test_a_live_unlocked_link_has_nothing_to_ask_for(ctx, client):
 # --- the landing ---
 
 def test_the_landing_says_what_to_expect_and_never_asks_for_passwords_or_payment(ctx, client):
-    _message, path = _pin_message()
+    message, path = _pin_message()
+    client.post(path, data={"pin": PIN})  # the first page's explanation is behind the contact now
     html = client.get(path).get_data(as_text=True)
-    assert "What to expect" in html
+    assert "What to expect" not in html  # a live session: the thread
+    client.post(f"{path}/signout")
+    html = client.get(path).get_data(as_text=True)
+    assert "What to expect" in html and "data-introduction" not in html
     assert "will never ask you for a password or for payment details on this page" in html
 
 

@@ -55,7 +55,8 @@ def test_wrong_dates_lock_and_a_fallback_code_by_the_chosen_channel_opens_it(liv
     page = context.new_page()
     page.goto(link)
     assert _state(page) == "verify_dob"
-    assert page.get_by_text("will never ask you for a password or for payment details").is_visible()
+    # The contact's first secure page explains itself.
+    assert page.get_by_text("will never ask you for a password, a card number or a payment").is_visible()
 
     _enter_date(page, "1", "1", "1990")
     expect(page.locator("body[data-state=wrong_entry]")).to_be_attached()

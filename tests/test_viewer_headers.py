@@ -46,6 +46,9 @@ CASES = [
     ("sign out", "viewer.signout", lambda c: _signout(c)),
     ("sign out without a session", "viewer.signout", lambda c: ("post", _path({}) + "/signout", None)),
     ("back to landing", "viewer.back_to_landing", lambda c: ("get", _path({}) + "/reply", None)),
+    ("choose a PIN: refused", "viewer.choose_pin", lambda c: _choose(c, "12")),
+    ("choose a PIN: saved", "viewer.choose_pin", lambda c: _choose(c, "5831")),
+    ("choose a PIN without a choice open", "viewer.choose_pin", lambda c: ("post", _path({}) + "/pin", None)),
     ("attachment download", "viewer.download", lambda c: _download(c)),
     ("attachment without a session", "viewer.download", lambda c: ("get", _path({}) + "/a/unknown", None)),
     ("logo (none uploaded)", "viewer.logo", lambda c: ("get", "/m/_/logo", None)),
@@ -80,6 +83,19 @@ def _download(client):
     db.session.commit()
     client.set_cookie(COOKIE_NAME, raw, path="/m/")
     return "get", f"{link_path(message)}/a/{attachment.public_id}", None
+
+
+def _choose(client, pin: str):
+    from messaging.client.pin_choice import offer_choice
+    from messaging.client.sessions import start_session
+    from viewer.session_cookie import COOKIE_NAME
+
+    message = send(make_contact(first_name="Ada"), body="Body text", secure=True, require_pin=True)
+    raw, session = start_session(message.contact, message, None)
+    assert offer_choice(session, message)  # as a right one-time code does
+    db.session.commit()
+    client.set_cookie(COOKIE_NAME, raw, path="/m/")
+    return "post", f"{link_path(message)}/pin", {"pin": pin, "pin_confirm": pin}
 
 
 def test_the_table_covers_every_viewer_route(app):
