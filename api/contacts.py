@@ -27,7 +27,7 @@ from .schemas import (
 )
 
 CONTACT_COLUMNS = ("id", "first_name", "last_name", "phone", "email", "tags", "form_data", "language", "timezone",
-                   "date_of_birth", "has_pin", "created_at", "updated_at")
+                   "date_of_birth", "has_pin", "pin_set_by", "pin_set_at", "created_at", "updated_at")
 
 
 def get_contact(contact_id: int) -> Contact:

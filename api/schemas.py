@@ -27,6 +27,7 @@ from messaging.models import (
     LEVEL_MODES,
     MESSAGE_STATUSES,
     MODES,
+    PIN_SETTERS,
 )
 from messaging.people.consent import MAX_NOTE_LENGTH
 from messaging.people.contacts import (
@@ -304,6 +305,10 @@ class ContactOut(Out):
     opted_out_at: UtcDateTime | None = Field(description="When sms transactional consent was withdrawn (STOP), "
                                                          "while that withdrawal stands.")
     has_pin: bool = Field(description="Whether a PIN is set; the PIN itself is never returned.")
+    pin_set_by: Literal[PIN_SETTERS] | None = Field(
+        description="Who set the PIN: `client` (chosen on the secure page after a one-time code) or `staff` "
+                    "(console or API); null without a PIN.")
+    pin_set_at: UtcDateTime | None = Field(description="When the PIN was set; null without a PIN.")
     created_at: UtcDateTime
     updated_at: UtcDateTime
 

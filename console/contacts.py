@@ -200,8 +200,8 @@ class ContactView(SecureModelView):
         return Markup('<span class="badge badge-warning">opted out</span> {}').format(format_time(at))
 
     def _pin(view, context, model, name):
-        # Only whether a PIN exists; never the hash.
-        return "set" if model.has_pin else "not set"
+        # Only whether a PIN exists, who set it and when; never the hash.
+        return pin_state(model)
 
     def _conversation(view, context, model, name):
         return link(url_for("conversations.thread", contact_id=model.id), "Conversation")
@@ -420,7 +420,8 @@ class ContactView(SecureModelView):
                     db.session.commit()
                     flash(f"A PIN is now set for {contact.full_name}. It is not shown anywhere.", "success")
                     return redirect(self.get_url(".details_view", id=contact.id))
-        body = self.render("console/contact_pin.html", contact=contact, error=error,
+        body = self.render("console/contact_pin.html", contact=contact, error=error, pin_state=pin_state(contact),
+                           client_sets_pin=get_settings().client_sets_pin,
                            return_url=self.get_url(".details_view", id=contact.id))
         return body, 422 if error else 200
 
@@ -437,14 +438,26 @@ class ContactView(SecureModelView):
         contact = get_or_404(Contact, request.args.get("id"))
         back = self.get_url(".details_view", id=contact.id)
         if request.method == "GET":
+            then = ("send them a one-time code, after which they are asked to choose a PIN of their own"
+                    if get_settings().client_sets_pin else "send them a one-time code instead")
             return confirm_page(
-                self, "Remove PIN", f"Remove the PIN of {contact.full_name}? PIN-protected messages will then "
-                "send them a one-time code instead.", self.get_url(".pin_clear_view", id=contact.id),
+                self, "Remove PIN", f"Remove the PIN of {contact.full_name} ({pin_state(contact)})? "
+                f"PIN-protected messages will then {then}.", self.get_url(".pin_clear_view", id=contact.id),
                 "Remove PIN", back)
         set_contact_pin(current_actor(), contact, None)
         db.session.commit()
         flash(f"The PIN of {contact.full_name} was removed.", "success")
         return redirect(back)
+
+
+def pin_state(contact: Contact) -> str:
+    """E.g. "set by the client on 3 Mar 2026 09:30"; "not set" without a PIN."""
+    if not contact.has_pin:
+        return "not set"
+    who = {"client": "the client", "staff": "staff"}.get(contact.pin_set_by or "")
+    if who is None:
+        return "set"
+    return f"set by {who} on {format_time(contact.pin_set_at)}" if contact.pin_set_at else f"set by {who}"
 
 
 def register(admin: Admin) -> None:

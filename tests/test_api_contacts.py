@@ -1,13 +1,18 @@
 """Contacts over the API: create, read, set a PIN, read the thread."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from messaging.client.access import add_reply
+from messaging.client.pin_choice import choose_pin, offer_choice
+from messaging.client.sessions import start_session
 from messaging.db import db
 from messaging.messages import get_message
 from messaging.models import Contact
 from messaging.people.consent import consent_history
 from messaging.security.pins import check_pin
 from tests.support.api import assert_error, caller
+from tests.support.messages import send
 from tests.support.records import audit_entries_in
 
 PIN = "97531"
@@ -171,3 +176,29 @@ def test_consent_flags_write_ledger_rows_only_where_they_change_the_state(app):
             ("email", "marketing", True, "api"), ("sms", "marketing", True, "api"), ("voice", "marketing", True, "api")]
         assert [(r.channel, r.purpose, r.granted, r.source) for r in rows["No"]] == [
             ("sms", "transactional", False, "api")]
+
+
+def test_reading_a_contact_says_who_set_its_pin_and_when_but_never_the_pin(app, clock):
+    api = caller(app)
+    contact_id = api.post("/contacts", json={"first_name": "Ann", "email": "ann@example.com"}).json["id"]
+    unset = api.get(f"/contacts/{contact_id}").json
+    assert (unset["has_pin"], unset["pin_set_by"], unset["pin_set_at"]) == (False, None, None)
+
+    clock.at(datetime(2026, 3, 4, 9, 30))
+    assert api.put(f"/contacts/{contact_id}/pin", json={"pin": "0042"}).status_code == 204
+    staff = api.get(f"/contacts/{contact_id}").json
+    assert (staff["pin_set_by"], staff["pin_set_at"]) == ("staff", "2026-03-04T09:30:00Z")
+    assert "0042" not in str(staff)
+
+    # The client chooses a new one after a code ("Forgot your PIN?"), on the secure page.
+    clock.at(datetime(2026, 3, 5, 18, 0))
+    with app.app_context():
+        contact = db.session.get(Contact, contact_id)
+        message = send(contact, channel="email", body="Results", subject="Results", secure=True, require_pin=True)
+        raw, session = start_session(contact, message, None)
+        assert offer_choice(session, message)
+        choose_pin(session, message, "5831", "5831", None)
+        db.session.commit()
+    client = api.get(f"/contacts/{contact_id}").json
+    assert (client["has_pin"], client["pin_set_by"], client["pin_set_at"]) == (True, "client", "2026-03-05T18:00:00Z")
+    assert "5831" not in str(client)

@@ -164,6 +164,7 @@ def _anonymise(contact: Contact, now) -> None:
     contact.phone = contact.email = contact.date_of_birth = contact.timezone = contact.pin_hash = None
     contact.form_data, contact.tags = {}, []
     contact.pin_failures, contact.pin_lock_count, contact.pin_locked_until = 0, 0, None
+    contact.pin_set_by = contact.pin_set_at = None
     contact.erased_at = now
     db.session.flush()  # the search index follows tags and form data on flush; the deletes make sure
     db.session.execute(delete(ContactTag).where(ContactTag.contact_id == contact.id).execution_options(**_QUIET))

@@ -62,7 +62,8 @@ def _profile(contact: Contact) -> dict:
             "phone": contact.phone, "email": contact.email, "language": contact.language,
             "timezone": contact.timezone, "date_of_birth": _time(contact.date_of_birth),
             "tags": list(contact.tags or []), "form_data": dict(contact.form_data or {}),
-            "has_pin": contact.has_pin, "pin_failures": contact.pin_failures,
+            "has_pin": contact.has_pin, "pin_set_by": contact.pin_set_by, "pin_set_at": _time(contact.pin_set_at),
+            "secure_intro_seen_at": _time(contact.secure_intro_seen_at), "pin_failures": contact.pin_failures,
             "pin_locked_until": _time(contact.pin_locked_until), "created_at": _time(contact.created_at),
             "updated_at": _time(contact.updated_at), "erased_at": _time(contact.erased_at)}
 
