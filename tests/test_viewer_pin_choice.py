@@ -118,6 +118,8 @@ def test_not_now_opens_the_message_and_the_next_message_asks_again(ctx, app, cli
 def test_forgot_pin_the_code_lets_the_client_choose_a_new_one_and_the_old_one_stops_working(ctx, app, client):
     contact = make_contact(first_name="Forgetful", pin="2468")
     message, path = _message(contact)
+    old_device = app.test_client()  # signed in with the old PIN somewhere else
+    assert _state(old_device.post(path, data={"pin": "2468"})) == "thread"
     assert _state(client.get(path)) == "verify_pin"
     asked = _code_page(client, message, path)
     html = asked.get_data(as_text=True)
@@ -127,6 +129,9 @@ def test_forgot_pin_the_code_lets_the_client_choose_a_new_one_and_the_old_one_st
     assert stored.pin_set_by == "client" and check_pin(stored.pin_hash, CHOSEN)
     assert not check_pin(stored.pin_hash, "2468")
     assert "pin_chosen" in event_kinds(message)
+    # A new PIN ends the sessions opened with the old one; this device stays signed in.
+    assert _state(old_device.get(path)) == "verify_pin"
+    assert _state(client.get(path)) == "thread"
 
 
 def test_keep_my_current_pin_leaves_the_staff_pin_as_it_was(ctx, client):

@@ -108,7 +108,9 @@ def landing(token: str):
     session = current_session(message.contact_id)
     if session is not None:  # a verified browser, not a link scanner: the thread at once
         if choice_pending(session):  # a reload of the page that asks for a PIN
-            return choice_page(message, token)
+            page = choice_page(message, token)
+            db.session.commit()  # the session's renewed idle time
+            return page
         return render_thread(message, session, token)
     # Rendered first: the commit would expire what the page reads (three reloads), and a pending
     # INSERT would hold SQLite's write lock through the rendering.

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from messaging import clock
 from messaging.audit import Actor
+from messaging.client.sessions import end_contact_sessions
 from messaging.errors import Conflict
 from messaging.events import record_event
 from messaging.models import Message, ViewerSession
@@ -67,6 +68,8 @@ def choose_pin(session: ViewerSession, message: Message, pin: str, confirmation:
         raise PinsDiffer("The two PINs are not the same.")
     replaced = message.contact.has_pin
     session.pin_choice_until = None
+    if replaced:  # whoever else holds a session opened with the old PIN proves themselves again
+        end_contact_sessions(message.contact, "pin_changed", keep=session)
     record_event(message, "pin_chosen", ip=ip, replaced=True if replaced else None)
     set_contact_pin(_client(message, ip), message.contact, pin, set_by="client")  # audits: last
 

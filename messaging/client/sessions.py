@@ -25,7 +25,7 @@ from messaging.settings import get_settings
 # Writing last_seen_at on every request would turn each page view into a write; moving it at
 # most this often keeps the idle limit within a minute of exact.
 TOUCH_EVERY = timedelta(seconds=60)
-END_REASONS = ("signed_out", "revoked", "locked")
+END_REASONS = ("signed_out", "revoked", "locked", "pin_changed", "erased")
 
 
 def _digest(raw: str) -> str:
@@ -83,12 +83,16 @@ def end_session(session: ViewerSession, reason: str, now: datetime | None = None
         session.ended_reason = reason
 
 
-def end_contact_sessions(contact: Contact, reason: str, actor: Actor | None = None) -> int:
-    """End every live session of a contact: staff's "sign the client out", or a PIN lock. Commits nothing."""
+def end_contact_sessions(contact: Contact, reason: str, actor: Actor | None = None,
+                         keep: ViewerSession | None = None) -> int:
+    """End every live session of a contact (but ``keep``): staff's "sign the client out", a PIN lock, a new
+    PIN chosen. Commits nothing."""
     now = clock.utcnow()
-    result = db.session.execute(
-        update(ViewerSession).where(ViewerSession.contact_id == contact.id, ViewerSession.ended_at.is_(None))
-        .values(ended_at=now, ended_reason=reason).execution_options(synchronize_session=False))
+    query = update(ViewerSession).where(ViewerSession.contact_id == contact.id, ViewerSession.ended_at.is_(None))
+    if keep is not None:
+        query = query.where(ViewerSession.id != keep.id)
+    result = db.session.execute(query.values(ended_at=now, ended_reason=reason)
+                                .execution_options(synchronize_session=False))
     if actor is not None:
         audit(actor, "contact.viewer_sessions_end", "contact", contact.id, sessions=result.rowcount)
     return result.rowcount
