@@ -451,13 +451,13 @@ class ContactView(SecureModelView):
 
 
 def pin_state(contact: Contact) -> str:
-    """E.g. "set by the client on 3 Mar 2026 09:30"; "not set" without a PIN."""
+    """E.g. "PIN set by the client on 3 Mar 2026, 09:30 UTC"; "PIN not set" without one. Never the PIN."""
     if not contact.has_pin:
-        return "not set"
+        return "PIN not set"
     who = {"client": "the client", "staff": "staff"}.get(contact.pin_set_by or "")
     if who is None:
-        return "set"
-    return f"set by {who} on {format_time(contact.pin_set_at)}" if contact.pin_set_at else f"set by {who}"
+        return "PIN set"
+    return f"PIN set by {who} on {format_time(contact.pin_set_at)}" if contact.pin_set_at else f"PIN set by {who}"
 
 
 def register(admin: Admin) -> None:

@@ -40,20 +40,20 @@ def test_the_contact_page_says_who_set_the_pin_and_when_and_never_the_pin(app, c
         contact_id = make_contact(first_name="Pia").id
     staff = signed_in_client(app, "staff")
     details = staff.get(f"/admin/contacts/details/?id={contact_id}").get_data(as_text=True)
-    assert "not set" in details
+    assert "PIN not set" in details
 
     clock.at(datetime(2026, 3, 4, 9, 30))
     staff.post(f"/admin/contacts/pin/?id={contact_id}", data={"pin": "048213"})
     pages = (f"/admin/contacts/details/?id={contact_id}", "/admin/contacts/", f"/admin/contacts/pin/?id={contact_id}")
     for url in pages:
         page = staff.get(url).get_data(as_text=True)
-        assert "set by staff on 4 Mar 2026, 09:30 UTC" in page, url
+        assert "PIN set by staff on 4 Mar 2026, 09:30 UTC" in page, url
         assert "048213" not in page and "$argon2" not in page
 
     clock.at(datetime(2026, 3, 6, 14, 5))
     _choose_as_the_client(app, contact_id, "5831")
     page = staff.get(f"/admin/contacts/details/?id={contact_id}").get_data(as_text=True)
-    assert "set by the client on 6 Mar 2026, 14:05 UTC" in page and "5831" not in page
+    assert "PIN set by the client on 6 Mar 2026, 14:05 UTC" in page and "5831" not in page
 
 
 def test_staff_cannot_set_a_pin_that_is_among_the_first_guesses(app):
@@ -74,7 +74,7 @@ def test_clearing_the_clients_pin_is_audited_and_the_next_message_asks_them_to_c
     _choose_as_the_client(app, contact_id, "5831")
     staff = signed_in_client(app, "staff")
     confirm = staff.get(f"/admin/contacts/pin/clear/?id={contact_id}").get_data(as_text=True)
-    assert "set by the client on" in confirm and "asked to choose a PIN of their own" in confirm
+    assert "PIN set by the client on" in confirm and "asked to choose a PIN of their own" in confirm
     assert staff.post(f"/admin/contacts/pin/clear/?id={contact_id}").status_code == 302
     with app.app_context():
         contact = db.session.get(Contact, contact_id)
@@ -82,7 +82,7 @@ def test_clearing_the_clients_pin_is_audited_and_the_next_message_asks_them_to_c
         [entry] = audit_entries("contact.pin_cleared")
         assert entry.target_id == str(contact_id) and entry.detail == {"was_set_by": "client"}
         assert entry.user_id is not None
-    assert "not set" in staff.get(f"/admin/contacts/details/?id={contact_id}").get_data(as_text=True)
+    assert "PIN not set" in staff.get(f"/admin/contacts/details/?id={contact_id}").get_data(as_text=True)
     _choose_as_the_client(app, contact_id, "7204")  # asked again: the choice page comes after the code
 
 

@@ -123,7 +123,7 @@ def test_set_pin_stores_an_argon2_hash_is_audited_and_is_never_shown(app):
         assert contact.pin_hash.startswith("$argon2")
         entry = audit_entries("contact.pin_set")[0]
         assert entry.target_id == str(contact_id) and "048213" not in str(entry.detail)
-    assert "A PIN is set" in staff.get(f"/admin/contacts/pin/?id={contact_id}").get_data(as_text=True)
+    assert "PIN set by staff on" in staff.get(f"/admin/contacts/pin/?id={contact_id}").get_data(as_text=True)
     # Removing it asks first.
     assert "Remove the PIN" in staff.get(f"/admin/contacts/pin/clear/?id={contact_id}").get_data(as_text=True)
     staff.post(f"/admin/contacts/pin/clear/?id={contact_id}")

@@ -201,3 +201,16 @@ def test_wrong_pins_after_the_choice_count_toward_the_lock(ctx, app, client):
     pages = [guesser.post(second_path, data={"pin": "9041"}) for _ in range(3)]
     assert [p.status_code for p in pages] == [403, 403, 423]
     assert "2 attempts left" in pages[0].get_data(as_text=True)
+
+
+def test_wrong_codes_keep_counting_before_the_choice(ctx, client):
+    contact = make_contact(first_name="Typo")
+    message, path = _message(contact)
+    client.post(f"{path}/code", data={"channel": "email"})
+    wrong = client.post(path, data={"code": "000000"})
+    assert wrong.status_code == 403 and "That code is not right. 2 more tries with this code." in wrong.get_data(
+        as_text=True)
+    assert "pin_failed" in event_kinds(message)
+    dispatch_once()
+    code = CODE.search(read_outbox(contact.email)[-1]["body"]).group(1)
+    assert _state(client.post(path, data={"code": code})) == "choose_pin"
