@@ -49,8 +49,8 @@ def sent_message(app, language: str, method: str | None, **settings) -> Sent:
     with app.app_context():
         for key, value in settings.items():
             change_setting(SYSTEM, key, value)
-        if method == "date_of_birth":
-            change_setting(SYSTEM, "pin_method", "date_of_birth")
+        if method in ("date_of_birth", "one_time_code"):
+            change_setting(SYSTEM, "pin_method", method)
         db.session.commit()
         fields = {"language": language}
         if method == "contact_pin":
