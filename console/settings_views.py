@@ -25,6 +25,7 @@ LABELS = {
     "two_factor": "Two-factor sign-in required for", "sensitive_terms": "Words that look protected",
     "frequency_cap": "Frequency cap (broadcasts and campaigns)",
     "notice_text_en": "Notice text (English)", "notice_text_es": "Notice text (Spanish)",
+    "client_sets_pin": "Clients choose their own PIN", "office_contact": "How clients reach the office",
 }
 
 # Widgets only; the values each key accepts are decided by the core's parser, which reports errors.
@@ -40,10 +41,10 @@ YES_NO = [("true", "yes"), ("false", "no")]
 NOT_ENFORCED: dict[str, str] = {}
 
 SECTIONS = [
-    ("Organisation", ("org_name", "brand_color", "timezone")),
+    ("Organisation", ("org_name", "brand_color", "timezone", "office_contact")),
     ("Secure or standard", ("default_mode", "require_pin", "pin_method", "enforce_recommendations",
                             "portal_enabled", "replies_allowed", "sensitive_terms")),
-    ("Links and PINs", ("link_ttl_hours", "max_pin_attempts", "lockout_minutes")),
+    ("Links and PINs", ("link_ttl_hours", "max_pin_attempts", "lockout_minutes", "client_sets_pin")),
     ("Delivery", ("renotify_hours", "quiet_hours", "frequency_cap")),
     # Each contact gets the one of their language; a template's own notification text wins over both.
     ("Notice to clients", ("notice_text_en", "notice_text_es")),

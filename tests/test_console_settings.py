@@ -2,8 +2,9 @@
 from messaging.db import db
 from messaging.models import AuditEntry
 from messaging.settings import SETTING_SPECS, get_settings, settings_as_dict
-from seeds.factories import make_template
+from seeds.factories import make_contact, make_template
 from tests.support.console import csrf_token_from, signed_in_client
+from tests.support.messages import link_path, send
 
 
 def form_with(app, **changes) -> dict:
@@ -101,3 +102,19 @@ def test_the_frequency_cap_is_set_normalised_and_a_bad_one_is_refused_with_the_a
     assert "must look like 1/day,3/week" in page
     with app.app_context():
         assert get_settings().frequency_cap == "1/day,3/week"
+
+
+def test_client_sets_pin_and_the_office_contact_are_set_on_the_page_and_reach_the_client(app):
+    admin = signed_in_client(app, "admin")
+    page = admin.get("/admin/settings/").get_data(as_text=True)
+    assert "Clients choose their own PIN" in page and "How clients reach the office" in page
+    assert admin.post("/admin/settings/", data=form_with(app, client_sets_pin="false",
+                                                         office_contact="020 7946 0000")).status_code == 302
+    with app.app_context():
+        settings = get_settings()
+        assert (settings.client_sets_pin, settings.office_contact) == (False, "020 7946 0000")
+        message = send(make_contact(first_name="Ivy"), body="Inside", secure=True, require_pin=True)
+        assert message.pin_method == "one_time_code"  # staff-only PINs: a code, as before
+        path = link_path(message)
+    landing = app.test_client().get(path).get_data(as_text=True)
+    assert "Contact Sealed demo clinic: 020 7946 0000." in landing
