@@ -33,7 +33,7 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from extensions import limiter, login_manager
-from messaging.audit import Actor, audit
+from messaging.audit import Actor
 from messaging.db import db
 from messaging.models import User
 from messaging.people.users import (
@@ -41,6 +41,7 @@ from messaging.people.users import (
     normalise_email,
     note_failed_login,
     note_failed_second_factor,
+    record_sign_in,
     sign_out,
 )
 from messaging.security.crypto import keyring
@@ -122,7 +123,7 @@ def login():
             return redirect(url_for("auth.second_factor"))
         else:
             start_session(user)
-            audit(Actor.for_user(user, address=request.remote_addr), "user.login", "user", user.id)
+            record_sign_in(user, request.remote_addr)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")))
     return render_template("console/login.html", form=form), 401 if request.method == "POST" else 200
@@ -170,8 +171,7 @@ def second_factor():
         else:
             next_path = session[PENDING]["next"]
             start_session(user)
-            audit(Actor.for_user(user, address=request.remote_addr), "user.login", "user", user.id,
-                  second_factor=factor.kind)
+            record_sign_in(user, request.remote_addr, second_factor=factor.kind)
             db.session.commit()
             if factor.kind == "recovery":
                 flash(f"You signed in with a recovery code; it cannot be used again. {factor.codes_left} "

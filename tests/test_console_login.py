@@ -1,5 +1,7 @@
 from seeds.factories import make_user
+from tests.support.accounts import stored_user
 from tests.support.console import sign_in
+from tests.support.records import audit_entries_in
 
 
 def test_login_then_home_then_logout(app, client):
@@ -8,9 +10,12 @@ def test_login_then_home_then_logout(app, client):
     assert client.get("/admin/").status_code == 302
     bad = client.post("/login", data={"email": "staff@example.com", "password": "wrong password!!"})
     assert bad.status_code == 401 and b"do not match" in bad.data
+    assert stored_user(app, "staff@example.com").last_login_at is None  # a refused sign-in is not one
     ok = client.post("/login?next=//evil.example/", data={"email": "staff@example.com",
                                                           "password": "correct horse battery"})
     assert ok.status_code == 302 and ok.headers["Location"] == "/admin/"
+    [login] = audit_entries_in(app, "user.login")
+    assert stored_user(app, "staff@example.com").last_login_at == login.at
     home = client.get("/admin/")
     assert home.status_code == 200 and b"staff@example.com" in home.data
     assert client.post("/logout").status_code == 302

@@ -33,12 +33,15 @@ def test_a_user_with_totp_is_only_half_signed_in_after_the_password(app):
     page = client.get("/login/code")
     assert page.status_code == 200 and "Your two-factor code" in page.get_data(as_text=True)
     assert audit_entries_in(app, "user.login") == []
+    # The users list's "Last sign-in" counts a finished sign-in only, not a correct password alone.
+    assert stored_user(app, email).last_login_at is None
     with app.app_context():
         done = client.post("/login/code", data={"code": code_now(secret)})
     assert done.status_code == 302 and done.headers["Location"] == "/admin/compose/"  # the checked next
     assert client.get("/admin/compose/").status_code == 200
     [login] = audit_entries_in(app, "user.login")
     assert login.detail["second_factor"] == "totp"
+    assert stored_user(app, email).last_login_at == login.at
 
 
 def test_the_next_path_is_still_checked_with_two_factor(app):

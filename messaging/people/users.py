@@ -81,8 +81,17 @@ def authenticate(email: str, password: str) -> User | None:
     fresh = upgraded_hash(user.password_hash, password)
     if fresh is not None:
         user.password_hash = fresh  # hashes made with older argon2 parameters move on at login
-    user.last_login_at = clock.utcnow()
     return user
+
+
+def record_sign_in(user: User, address: str | None, **detail) -> AuditEntry:
+    """Note a completed sign-in (``user.login``): the user's last sign-in time and an audit entry.
+
+    Called once every factor has passed, so a correct password alone never counts as a sign-in.
+    """
+    entry = audit(Actor.for_user(user, address=address), "user.login", "user", user.id, **detail)
+    user.last_login_at = entry.at  # the same moment as the audit entry says
+    return entry
 
 
 def note_failed_login(email: str | None, address: str | None) -> AuditEntry:
