@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from messaging.audit import SYSTEM, Actor
 from messaging.db import db
@@ -24,6 +24,7 @@ from messaging.outreach.broadcast_states import (
 from messaging.outreach.broadcasts import broadcast_view, create_broadcast
 from messaging.settings import change_setting
 from tests.support.outreach import person, tag_segment, template
+from tests.support.records import audit_entries
 
 STAFF = Actor(label="staff@example.org", role="staff")
 
@@ -172,6 +173,29 @@ def test_pause_holds_queued_deliveries_and_resume_and_cancel_follow_the_states(c
     assert len(read_outbox()) == 5
     with pytest.raises(Conflict):
         cancel_broadcast(SYSTEM, db.session.get(Broadcast, broadcast.id))  # sent: nothing left to cancel
+    db.session.rollback()
+    moves = [(e.action, e.detail["old"], e.detail["new"]) for e in audit_entries() if e.action in (
+        "broadcast.send", "broadcast.pause", "broadcast.resume", "broadcast.cancel")]
+    assert moves == [("broadcast.send", {"status": "draft"}, {"status": "sending"}),
+                     ("broadcast.pause", {"status": "sending"}, {"status": "paused"}),
+                     ("broadcast.resume", {"status": "paused"}, {"status": "sending"})]
+
+
+def test_a_cancel_records_the_status_it_moved_from_even_when_someone_else_moved_it_first(ctx):
+    template("hello", "Hello {{ first_name }}.", mode="standard")
+    person("P", tags=["p"], phone="+15005550149")
+    broadcast = create_broadcast(SYSTEM, name="Hello", segment_ids=[tag_segment("P", "p")], template_slug="hello")
+    send_broadcast(SYSTEM, broadcast)
+    db.session.commit()
+    assert broadcast.status == "sending"
+    # Another person pauses it on another connection; this session's object still says "sending".
+    with db.engine.begin() as other:
+        other.execute(update(Broadcast).where(Broadcast.id == broadcast.id).values(status="paused"))
+    cancel_broadcast(STAFF, broadcast)
+    db.session.commit()
+    [entry] = audit_entries("broadcast.cancel")
+    assert (entry.actor, entry.detail["old"], entry.detail["new"]) == (
+        "staff@example.org", {"status": "paused"}, {"status": "cancelled"})
 
 
 def test_cancel_stops_what_has_not_gone_out(ctx):

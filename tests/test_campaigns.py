@@ -375,6 +375,9 @@ def test_a_move_not_allowed_is_an_invalid_state_and_archive_cancels_what_is_unse
         db.session.rollback()
     assert [e.action for e in audit_entries() if e.action.startswith("campaign.")] == [
         "campaign.create", "campaign.activate", "campaign.pass", "campaign.archive"]
+    moves = [(e.detail["old"], e.detail["new"]) for e in audit_entries() if e.action in (
+        "campaign.activate", "campaign.archive")]
+    assert moves == [({"status": "draft"}, {"status": "active"}), ({"status": "active"}, {"status": "archived"})]
 
 
 def test_each_bad_field_of_a_new_campaign_is_named(ctx):

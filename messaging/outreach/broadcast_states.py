@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from messaging import clock
 from messaging.audit import Actor, audit
@@ -21,6 +21,7 @@ from messaging.outreach.broadcasts import current_decision, decision_view, level
 from messaging.outreach.deciding import check_bulk_policy
 from messaging.outreach.queueing import cancel_unsent, hold_deliveries, release_held
 from messaging.outreach.recipients import SUPPRESSED_OUTCOMES, needs_marketing, outcome_reason
+from messaging.outreach.status_moves import move_status
 from messaging.paging import Page, fetch_page, page_number
 
 MOVES = {
@@ -31,16 +32,13 @@ MOVES = {
 }
 
 
-def _move(broadcast: Broadcast, action: str, to: str) -> None:
+def _move(broadcast: Broadcast, action: str, to: str) -> dict:
     allowed = MOVES[action]
-    moved = db.session.execute(
-        update(Broadcast).where(Broadcast.id == broadcast.id, Broadcast.status.in_(allowed)).values(status=to)
-        .execution_options(synchronize_session=False)).rowcount
-    if not moved:
-        db.session.refresh(broadcast)
+    change = move_status(broadcast, allowed, to)
+    if change is None:
         raise Conflict(f"A {broadcast.status} broadcast cannot be {'sent' if action == 'send' else action + 'd'}"
                        f" (only a {' or '.join(allowed)} one).", code="invalid_state")
-    db.session.refresh(broadcast)
+    return change
 
 
 def _scheduled_ahead(broadcast: Broadcast) -> bool:
@@ -56,21 +54,22 @@ def send_broadcast(actor: Actor, broadcast: Broadcast) -> Broadcast:
             dataclasses.replace(actor, role="admin")
         check_bulk_policy(broadcast.template, broadcast.situation, level_of(broadcast), decision, sender,
                           broadcast.override_reason)
-    _move(broadcast, "send", "scheduled" if _scheduled_ahead(broadcast) else "sending")
+    change = _move(broadcast, "send", "scheduled" if _scheduled_ahead(broadcast) else "sending")
     now = clock.utcnow()
     broadcast.audience = take_snapshot(broadcast, now)
     broadcast.decision = decision_view(decision)
     broadcast.sent_requested_at = now
     audit(actor, "broadcast.send", "broadcast", broadcast.id, status=broadcast.status,
-          to_send=broadcast.audience["to_send"], matched=broadcast.audience["matched"], mode=decision.mode)
+          to_send=broadcast.audience["to_send"], matched=broadcast.audience["matched"], mode=decision.mode,
+          **change)
     return broadcast
 
 
 def pause_broadcast(actor: Actor, broadcast: Broadcast) -> Broadcast:
     """Stop queueing, and hold what is queued: no claim picks a paused delivery."""
-    _move(broadcast, "pause", "paused")
+    change = _move(broadcast, "pause", "paused")
     held = hold_deliveries(Message.broadcast_id == broadcast.id)
-    audit(actor, "broadcast.pause", "broadcast", broadcast.id, held=held)
+    audit(actor, "broadcast.pause", "broadcast", broadcast.id, held=held, **change)
     return broadcast
 
 
@@ -78,18 +77,19 @@ def resume_broadcast(actor: Actor, broadcast: Broadcast) -> Broadcast:
     """Go on where it stopped: held deliveries are queued again and the fan-out continues."""
     started = db.session.execute(
         select(func.count(Message.id)).where(Message.broadcast_id == broadcast.id)).scalar_one()
-    _move(broadcast, "resume", "scheduled" if _scheduled_ahead(broadcast) and not started else "sending")
+    change = _move(broadcast, "resume", "scheduled" if _scheduled_ahead(broadcast) and not started else "sending")
     released = release_held(Message.broadcast_id == broadcast.id)
-    audit(actor, "broadcast.resume", "broadcast", broadcast.id, released=released)
+    audit(actor, "broadcast.resume", "broadcast", broadcast.id, released=released, **change)
     return broadcast
 
 
 def cancel_broadcast(actor: Actor, broadcast: Broadcast) -> Broadcast:
     """Nothing more goes out: recipients not yet queued never will be, unsent messages are cancelled."""
-    _move(broadcast, "cancel", "cancelled")
+    change = _move(broadcast, "cancel", "cancelled")
     cancelled = cancel_unsent(Message.broadcast_id == broadcast.id, clock.utcnow())
     broadcast.finished_at = clock.utcnow()
-    audit(actor, "broadcast.cancel", "broadcast", broadcast.id, cancelled_messages=cancelled)
+    audit(actor, "broadcast.cancel", "broadcast", broadcast.id, cancelled_messages=cancelled,
+          **change)
     return broadcast
 
 

@@ -27,6 +27,7 @@ from messaging.errors import Conflict, PolicyRefused, ValidationFailed
 from messaging.models import Campaign, CampaignEnrolment, CampaignStep, Contact, Message, Segment
 from messaging.outreach.campaigns import sample_contact_of, step_decision
 from messaging.outreach.queueing import cancel_unsent, hold_deliveries, release_held
+from messaging.outreach.status_moves import move_status
 
 MOVES = {
     "activate": (("draft",), "active"),
@@ -38,15 +39,13 @@ PAST = {"activate": "activated", "pause": "paused", "resume": "resumed", "archiv
 RECHECK_EVERY = timedelta(days=1)
 
 
-def _move(campaign: Campaign, action: str) -> None:
+def _move(campaign: Campaign, action: str) -> dict:
     allowed, to = MOVES[action]
-    moved = db.session.execute(
-        update(Campaign).where(Campaign.id == campaign.id, Campaign.status.in_(allowed)).values(status=to)
-        .execution_options(synchronize_session=False)).rowcount
-    db.session.refresh(campaign)
-    if not moved:
+    change = move_status(campaign, allowed, to)
+    if change is None:
         raise Conflict(f"A campaign that is {campaign.status} cannot be {PAST[action]} "
                        f"(only a {' or '.join(allowed)} one).", code="invalid_state")
+    return change
 
 
 def step_messages(campaign: Campaign):
@@ -117,35 +116,35 @@ def activate_campaign(actor: Actor, campaign: Campaign) -> Campaign:
     if campaign.status == "draft":
         segment_condition(campaign)  # a segment whose rule no longer checks cannot enrol anyone
         _check_policy_still_allows(campaign)
-    _move(campaign, "activate")
+    change = _move(campaign, "activate")
     now = clock.utcnow()
     campaign.activated_at = now
     enrolled = enrol_matching(campaign, now)
-    audit(actor, "campaign.activate", "campaign", campaign.id, enrolled=enrolled)
+    audit(actor, "campaign.activate", "campaign", campaign.id, enrolled=enrolled, **change)
     return campaign
 
 
 def pause_campaign(actor: Actor, campaign: Campaign) -> Campaign:
     """Stop: nothing more is queued, queued deliveries are held; every contact keeps its place."""
-    _move(campaign, "pause")
+    change = _move(campaign, "pause")
     held = hold_deliveries(step_messages(campaign))
-    audit(actor, "campaign.pause", "campaign", campaign.id, held=held)
+    audit(actor, "campaign.pause", "campaign", campaign.id, held=held, **change)
     return campaign
 
 
 def resume_campaign(actor: Actor, campaign: Campaign) -> Campaign:
     """Go on where each contact stood: held deliveries are queued again, due steps go at the next pass."""
-    _move(campaign, "resume")
+    change = _move(campaign, "resume")
     released = release_held(step_messages(campaign))
-    audit(actor, "campaign.resume", "campaign", campaign.id, released=released)
+    audit(actor, "campaign.resume", "campaign", campaign.id, released=released, **change)
     return campaign
 
 
 def archive_campaign(actor: Actor, campaign: Campaign) -> Campaign:
     """End it for good: no step is queued again, and what has not gone out is cancelled."""
-    _move(campaign, "archive")
+    change = _move(campaign, "archive")
     cancelled = cancel_unsent(step_messages(campaign), clock.utcnow())
-    audit(actor, "campaign.archive", "campaign", campaign.id, cancelled_messages=cancelled)
+    audit(actor, "campaign.archive", "campaign", campaign.id, cancelled_messages=cancelled, **change)
     return campaign
 
 
