@@ -85,6 +85,13 @@ def test_every_table_keeps_nothing_personal_and_nothing_stays_pending(app):
     page = app.test_client().get(old_link)  # the client's old link leads nowhere now
     assert page.status_code == 410 and "can no longer be opened" in page.get_data(as_text=True)
     assert SECURE_BODY not in page.get_data(as_text=True)
+    # "Ask for a new link" on it answers as for anyone, and records nothing on the erased conversation.
+    asked = app.test_client().post(f"{old_link}/ask")
+    assert asked.status_code == 200 and SECURE_BODY not in asked.get_data(as_text=True)
+    with app.app_context():
+        secure = db.session.get(Message, scene.secure_id)
+        assert (secure.link_requested_at, secure.staff_unread_at) == (None, None)
+        assert "link_requested" not in {e.kind for e in _of(MessageEvent, scene)}
 
 
 def test_broadcasts_and_campaigns_of_the_contact_stop(app):

@@ -66,8 +66,11 @@ LINK_REQUEST_INTERVAL = timedelta(hours=1)
 def request_new_link(message: Message, ip: str | None) -> bool:
     """The client asks the office for a new link; False when they already asked within the hour.
 
-    Marks the conversation for staff's attention. Commits nothing.
+    Marks the conversation for staff's attention. Commits nothing. An erased contact's old link asks
+    nobody: the client sees the same page, but the erased conversation gains no request, event or mark.
     """
+    if message.contact.erased_at is not None:
+        return True
     now = clock.utcnow()
     last = message.link_requested_at
     if last is not None and now - last < LINK_REQUEST_INTERVAL:
